@@ -68,9 +68,7 @@ class Sealed:
         ):
             raise DecryptionError()
         iv_end = 1 + IV_SIZE
-        return cls(
-            iv=data[1:iv_end], ciphertext=data[iv_end:-TAG_SIZE], tag=data[-TAG_SIZE:]
-        )
+        return cls(iv=data[1:iv_end], ciphertext=data[iv_end:-TAG_SIZE], tag=data[-TAG_SIZE:])
 
     def __repr__(self) -> str:
         return f"Sealed(ciphertext_length={len(self.ciphertext)})"

@@ -107,9 +107,7 @@ class KeyRing:
             raise UnknownKeyVersion(version)
         if version == self._current:
             raise ValueError("cannot retire the current key-encryption key")
-        return KeyRing(
-            {v: k for v, k in self._keys.items() if v != version}, self._current
-        )
+        return KeyRing({v: k for v, k in self._keys.items() if v != version}, self._current)
 
     def _key(self, version: int) -> bytes:
         try:
@@ -144,8 +142,7 @@ class RecordContext:
 
     def _fields(self) -> tuple[bytes, bytes, bytes]:
         return tuple(
-            _text_field(name, getattr(self, name))
-            for name in ("org_id", "connection_id", "kind")
+            _text_field(name, getattr(self, name)) for name in ("org_id", "connection_id", "kind")
         )
 
 

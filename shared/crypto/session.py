@@ -60,9 +60,7 @@ def seal_session(
     return base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
 
 
-def open_session(
-    key: bytes, token: str, purpose: str, now: float | datetime | None = None
-) -> dict:
+def open_session(key: bytes, token: str, purpose: str, now: float | datetime | None = None) -> dict:
     """Return the payload of a blob sealed for `purpose`, or raise `SessionInvalid`."""
     aead.check_key(key)
     purpose_bytes = _purpose(purpose)
@@ -99,8 +97,7 @@ def _decode(token: object) -> bytes:
 
 def _aad(purpose: bytes, expires_at: int) -> bytes:
     return b"".join(
-        struct.pack(">I", len(part)) + part
-        for part in (_LABEL, purpose, _EXPIRY.pack(expires_at))
+        struct.pack(">I", len(part)) + part for part in (_LABEL, purpose, _EXPIRY.pack(expires_at))
     )
 
 

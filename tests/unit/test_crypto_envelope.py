@@ -83,6 +83,14 @@ def test_relabelling_the_kek_version_fails():
         open_record(keyring, relabelled, CONTEXT)
 
 
+def test_kek_version_is_bound_even_when_two_versions_share_key_bytes():
+    # Only the AAD can tell these apart: a mistaken rotation that reused the bytes.
+    keyring = KeyRing({1: KEK_1, 2: KEK_1}, current_version=1)
+    sealed = seal_record(keyring, TOKEN, CONTEXT)
+    with pytest.raises(aead.DecryptionError):
+        open_record(keyring, dataclasses.replace(sealed, kek_version=2), CONTEXT)
+
+
 @pytest.mark.parametrize(
     "elsewhere",
     [
