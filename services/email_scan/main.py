@@ -1,0 +1,13 @@
+"""email-scan entry points: decode the request, call a handler, answer a status."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.runtime import bootstrap
+from shared.web import service_app
+
+
+def create_app(env=None, **overrides) -> Flask:
+    runtime = bootstrap("email-scan", env, **overrides)
+    return service_app(runtime)
