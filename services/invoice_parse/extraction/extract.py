@@ -1,0 +1,52 @@
+"""Public entry points: PDF bytes or text -> InvoiceFields. Pure except for the isolated
+PDF-parsing child; nothing is stored or logged here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from services.invoice_parse.extraction.fields import find_fields
+from services.invoice_parse.extraction.limits import DEFAULT_LIMITS, InvoiceRejected, Limits
+from services.invoice_parse.extraction.model import InvoiceFields
+from services.invoice_parse.extraction.pdf_text import pdf_to_text
+from services.invoice_parse.extraction.vendor import CatalogVendor, match_vendor
+
+
+def extract_invoice(
+    pdf_bytes: bytes,
+    *,
+    vendor_hint: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    vendors: Iterable[CatalogVendor] = (),
+) -> InvoiceFields:
+    """Fields of a PDF invoice. Raises InvoiceRejected (with a reason code) for documents
+    that are too large, too long, encrypted, broken, too slow or bombs, or have no text.
+
+    `vendors` are the catalog's vendors (`Catalog.vendors`), loaded once by the caller.
+    """
+    text = pdf_to_text(pdf_bytes, limits)
+    if not text.strip():
+        raise InvoiceRejected("no_text", "no text layer (a scanned image?)")
+    return extract_from_text(text, vendor_hint=vendor_hint, vendors=vendors)
+
+
+def extract_from_text(
+    text: str,
+    *,
+    vendor_hint: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    vendors: Iterable[CatalogVendor] = (),
+) -> InvoiceFields:
+    """Fields of an invoice's text (as laid out by `pdf_to_text`, or a plain-text invoice)."""
+    text = text[: limits.max_chars]
+    found = find_fields(text)
+    return InvoiceFields(
+        vendor=match_vendor(text, vendors, vendor_hint),
+        total_minor=found.total.minor if found.total else None,
+        currency=found.total.currency if found.total else None,
+        invoice_date=found.invoice_date,
+        invoice_number=found.invoice_number,
+        period_start=found.period_start,
+        period_end=found.period_end,
+        tax_minor=found.tax_minor,
+    )
