@@ -21,6 +21,8 @@ _NUMBER = re.compile(
 _MARKER_BEFORE = re.compile(rf"(?P<marker>{MARKER})\s*(?P<sign>[-−])?\s?$")
 _MARKER_AFTER = re.compile(rf"^\s?(?P<marker>{MARKER})(?![A-Za-z])")
 
+_NARROW_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+
 
 class AmountError(ValueError):
     """The text is not a money amount we can read unambiguously."""
@@ -103,6 +105,7 @@ def format_minor(minor: int, currency: str | None) -> str:
 def find_amounts(line: str, language: str | None = None) -> list[AmountMatch]:
     """Every readable number in a line, left to right, with its adjacent currency marker."""
     found = []
+    line = line.translate(_NARROW_SPACES)  # same length: offsets stay valid
     for match in _NUMBER.finditer(line):
         raw = match.group("num")
         before = _MARKER_BEFORE.search(line[max(0, match.start() - 32) : match.start()])

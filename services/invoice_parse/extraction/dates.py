@@ -108,9 +108,12 @@ def parse_date(text: str, month_first: bool = False) -> date:
     return dates[0].value
 
 
-def partial_date_before(text: str, end: date, month_first: bool = False) -> date | None:
+def partial_date_before(
+    text: str, end: date, month_first: bool = False
+) -> tuple[date, bool] | None:
     """The start of a range written short before its end date: "Nov 1 –", "du 1er au",
-    "01.05 -": missing month and year come from the end date."""
+    "01.05 -": missing month and year come from the end date. Returns the start and
+    whether its month was written (a lone day number is weaker evidence of a range)."""
     separator = RANGE_SEPARATOR.search(text)
     if not separator:
         return None
@@ -121,16 +124,14 @@ def partial_date_before(text: str, end: date, month_first: bool = False) -> date
             continue
         groups = {k: v for k, v in match.groupdict().items() if v}
         day = int(groups.get("day") or groups.get("mday") or groups.get("a") or 0)
+        month = end.month
         if "b" in groups:
-            month = int(groups["b"]) if not month_first else day
-            day = day if not month_first else int(groups["b"])
+            day, month = (int(groups["b"]), day) if month_first else (day, int(groups["b"]))
         elif groups.get("month") or groups.get("mmonth"):
             month = MONTHS[groups.get("month") or groups["mmonth"]]
-        else:
-            month = end.month
         year = end.year if month <= end.month else end.year - 1
         try:
-            return date(year, month, day)
+            return date(year, month, day), pattern is not _DAY_ONLY
         except ValueError:
             return None
     return None

@@ -209,10 +209,10 @@ def find_period(doc: Document) -> tuple[date, date] | None:
     fallback = None
     for index, line in enumerate(doc.lines):
         labelled = bool(period_words.search(doc.folded[index]))
-        for start, end, both_full in _ranges_in(line, doc.month_first):
+        for start, end, explicit in _ranges_in(line, doc.month_first):
             if labelled:
                 return start, end
-            if both_full and fallback is None:
+            if explicit and fallback is None:
                 fallback = (start, end)
     return fallback
 
@@ -223,9 +223,11 @@ def _ranges_in(line: str, month_first: bool):
         previous = dates[position - 1] if position else None
         between = line[previous.end : end.start] if previous else ""
         if previous and RANGE_SEPARATOR.fullmatch(between) and between.strip():
-            start, both_full = previous.value, True
+            start, explicit = previous.value, True
         else:
-            start = partial_date_before(line[: end.start], end.value, month_first)
-            both_full = False
-        if start is not None and start <= end.value and end.value - start <= _MAX_PERIOD:
-            yield start, end.value, both_full
+            partial = partial_date_before(line[: end.start], end.value, month_first)
+            if partial is None:
+                continue
+            start, explicit = partial
+        if start <= end.value and end.value - start <= _MAX_PERIOD:
+            yield start, end.value, explicit

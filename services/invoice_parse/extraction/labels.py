@@ -108,6 +108,7 @@ TAX_NEGATIVE = r"""tax id|tax number|tax no|tax reg\w*|vat number|vat no|vat reg
     tva intra\w*|n° de tva|numero de tva|n° tva|momsnummer|momsnr|momsreg\w*|
     incl\.? (?:tax|vat|btw|moms|mwst|tva|iva|gst)|inkl\.? (?:moms|mwst|mva)|
     incluido iva|iva incluido|inclusief btw|exclusief btw|excl\.? (?:tax|vat|btw|moms)|
+    (?:excluding|including|before|after|plus|zzgl\.?|inkl\.?|exkl\.?) (?:tax|vat|mwst|moms)|
     prices include|prijzen zijn|exclusive of|inclusive of|tax exempt|reverse charge|gstin|
     service tax #|gst(?:in)? no|steuer-nr|steuernummer|tax invoice|vat invoice|
     not a vat invoice|sales tax, vat|tax\(%\)|tax \(%\)|before tax|after tax|

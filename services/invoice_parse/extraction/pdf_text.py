@@ -11,6 +11,7 @@ document travels over a pipe; nothing is written to disk.
 from __future__ import annotations
 
 import io
+import logging
 import multiprocessing
 import resource
 from functools import cache
@@ -68,6 +69,9 @@ def _process_context() -> multiprocessing.context.BaseContext:
 
 def _child_main(sender: Connection, pdf_bytes: bytes, limits: Limits) -> None:
     _cap_memory(limits.max_child_memory_bytes)
+    # pypdf warns about every repaired defect on stderr; the outcome already says enough,
+    # and the service's logs must stay one JSON object per line.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         sender.send(("ok", extract_text_unguarded(pdf_bytes, limits)))
     except InvoiceRejected as exc:
