@@ -47,7 +47,8 @@ _NOT_A_TRANSACTION = (
     r"\badresse de facturation\b|(?:moyen|mode) de paiement\b.*\b(?:mis à jour|modifié|ajouté)",
     r"\b(?:betaalmethode|factuuradres)\b.*\b(?:bijgewerkt|gewijzigd|toegevoegd)\b",
     r"\bmétodo de pago\b.*\b(?:actualizado|cambiado|añadido)\b|\bdirección de facturación\b",
-    r"\bbetalnings?metod\b.*\b(?:uppdaterad|ändrad|tillagd)\b|\bfaktureringsadress",
+    r"\bbetalnings?metod\b.*\b(?:uppdaterad|uppdaterats|ändrad|ändrats|tillagd|lagts till)\b",
+    r"\bfaktureringsadress",
     r"\bbetalingsmetode\b.*\b(?:opdateret|ændret|tilføjet)\b",
     r"\b(?:card (?:is )?expir|expiring card|karte läuft|carte expire|kaart verloopt)",
     r"\b(?:tarjeta (?:caduca|vence)|kortet går ut|kort udløber)",
@@ -73,7 +74,8 @@ _PAYMENT_FAILED = (
     r"unsuccessful|rejected)|\b(?:card|charge) (?:was )?declined",
     r"\b(?:unable to|couldn'?t|could not|can'?t|cannot) (?:process|charge|collect)",
     r"\bproblem with your (?:payment|card)|\bpayment (?:issue|problem)|\bpast due\b|\boverdue\b",
-    r"\bunpaid\b|\bupdate your (?:payment|billing) (?:method|details|information|info)\b",
+    r"\b(?:was|were) unsuccessful\b|\bunsuccessful payment|\bunpaid\b",
+    r"\bupdate your (?:payment|billing) (?:method|details|information|info)\b",
     r"\baction required:? (?:payment|billing)|\bpayment reminder\b|\bfinal notice\b",
     r"\bbetaling(?:en)? (?:mislykkedes|fejlede|blev afvist)|\bmislykket betaling|\bforfalden",
     r"\bubetalt|\bbetalingspåmindelse|\brykker\b|\bkunne ikke (?:gennemføre|behandle|trække)",
@@ -157,6 +159,8 @@ _SIGNUP = (
 
 # Platform subjects name the merchant after a document word and a preposition:
 # "Your receipt from Figma #1234", "Ihre Quittung von Figma", "Votre reçu de Figma n° 12".
+# The name ends at a number sign, bracket, dash, or a verb/preposition that starts the rest
+# of the sentence ("Your payment to Figma was unsuccessful", "... from Figma for your plan").
 _MERCHANT_AFTER = re.compile(
     r"\b(?:receipt|invoice|payment|order|purchase|subscription|quittung|rechnung|zahlung|"
     r"bestellung|reçu|facture|paiement|commande|abonnement|ontvangstbewijs|factuur|betaling|"
@@ -164,7 +168,11 @@ _MERCHANT_AFTER = re.compile(
     r"ordre|køb|köp)\s+"
     r"(?:from|to|for|of|with|von|an|für|bei|de|du|à|pour|chez|van|aan|voor|bij|para|con|a|"
     r"från|till|för|hos|fra|til|af)\s+"
-    r"(?P<merchant>.+?)\s*(?=[#\[(|:]|\bn[°º.]|\s[-–—]\s|$)"
+    r"(?:(?:your|the|ihre|deine|votre|uw|je|tu|su|din|ditt|er|la|le|el)\s+)?"
+    r"(?P<merchant>.+?)"
+    r"(?=\s*[#\[(|:]|\s*\bn[°º.]|\s[-–—]\s|[.!?]?$"
+    r"|\s+(?:was|were|is|has|have|will|failed|ist|wurde|wird|hat|est|a|sera|werd|wordt|ha|se|"
+    r"har|er|blev|var|vil|kommer|for|für|pour|voor|para|för|til|af|på|on|am|le|el|op|den)\b)"
 )
 
 
@@ -249,18 +257,34 @@ class Classifier:
         return "receipt" if vendor_says_billing else "other"
 
     def _named_merchant(self, lowered: str, allowed: tuple[Vendor, ...]) -> Vendor | None:
-        """The catalog merchant a platform subject names. When the subject has a "receipt
-        from <merchant>" phrase, only that phrase counts: a receipt from an unknown merchant
-        that happens to mention a catalog name elsewhere is not that vendor's."""
-        if self._platform_merchants is None:
-            return None
-        phrase = _MERCHANT_AFTER.search(lowered)
-        haystack = phrase.group("merchant") if phrase else lowered
-        for found in self._platform_merchants.finditer(haystack):
-            vendor = self._catalog.vendor_for_merchant(found.group())
-            if vendor is not None and (not allowed or vendor in allowed):
+        """The catalog merchant a platform subject names. Where the subject has a "receipt
+        from <merchant>" phrase, that name must be a catalog merchant as a whole: a receipt
+        from "Harvest Moon Farm" is not Harvest's. Otherwise any merchant name in the subject
+        counts ("Your Figma receipt")."""
+        phrase = _innermost_merchant_phrase(lowered)
+        if phrase is not None:
+            candidates = [self._catalog.vendor_for_merchant(phrase)]
+        elif self._platform_merchants is not None:
+            candidates = [
+                self._catalog.vendor_for_merchant(found.group())
+                for found in self._platform_merchants.finditer(lowered)
+            ]
+        else:
+            candidates = []
+        for vendor in candidates:
+            if vendor is not None and vendor.platform and (not allowed or vendor in allowed):
                 return vendor
         return None
+
+
+def _innermost_merchant_phrase(lowered: str) -> str | None:
+    """"receipt for your payment to notion labs" -> "notion labs" (the last merchant slot)."""
+    phrase = None
+    found = _MERCHANT_AFTER.search(lowered)
+    while found:
+        phrase = found.group("merchant")
+        found = _MERCHANT_AFTER.search(phrase)
+    return phrase
 
 
 def classify(catalog: Catalog, sender: str | None, subject: str | None) -> Classification:

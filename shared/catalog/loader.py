@@ -35,7 +35,7 @@ CATEGORIES = frozenset(
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
-_LOCAL_PART = re.compile(r"^[a-z0-9._%+\-]+$")
+_LOCAL_PART = re.compile(r"^[a-z0-9._%+'\-]+$")  # apostrophes are legal: o'brien@
 _VENDOR_KEYS = {
     "id", "name", "category", "domain", "billing_senders", "billing_sender_domains",
     "platform", "merchant_names", "entra_apps", "subject_patterns",
