@@ -23,7 +23,7 @@ _REDACTIONS = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     (re.compile(r"(?i)((?:access|refresh|id)_token|client_secret|password|secret|code_verifier|"
-                r"assertion)(\"?\s*[:=]\s*\"?)[^\s\"&,}]+"), r"\1\2[redacted]"),
+                r"assertion)(['\"]?\s*[:=]\s*['\"]?)[^\s'\"&,}]+"), r"\1\2[redacted]"),
 ]
 
 _SEVERITY = {

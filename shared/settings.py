@@ -51,7 +51,8 @@ class Settings:
 
         environment = env.get("COAX_ENV", "cloud").strip()
         if environment not in ENVIRONMENTS:
-            problems.append(f"COAX_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+            problems.append(
+                f"COAX_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
         database_url = need("DATABASE_URL")
         if database_url and not database_url.startswith(("postgresql+pg8000://", "cloudsql://")):
             problems.append("DATABASE_URL must start with postgresql+pg8000:// or cloudsql://")

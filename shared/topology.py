@@ -130,8 +130,11 @@ def _build(raw: dict) -> Topology:
     topics = dict(_mapping(raw, "topics"))
     for topic in topics:
         if not _KEBAB.match(topic) or topic.endswith("-dead-letter"):
-            raise TopologyError(f"topic {topic!r}: kebab-case, without -dead-letter (added for you)")
-    services = {name: _service(name, spec, secrets) for name, spec in _mapping(raw, "services").items()}
+            raise TopologyError(
+                f"topic {topic!r}: kebab-case, without -dead-letter (added for you)")
+    services = {
+        name: _service(name, spec, secrets) for name, spec in _mapping(raw, "services").items()
+    }
     for service in services.values():
         for caller in service.callers:
             if caller not in services:
@@ -140,7 +143,9 @@ def _build(raw: dict) -> Topology:
         name: _subscription(name, spec, topics, services)
         for name, spec in _mapping(raw, "subscriptions").items()
     }
-    schedules = {name: _schedule(name, spec, services) for name, spec in _mapping(raw, "schedules").items()}
+    schedules = {
+        name: _schedule(name, spec, services) for name, spec in _mapping(raw, "schedules").items()
+    }
     ports = [s.port for s in services.values()]
     if len(set(ports)) != len(ports):
         raise TopologyError("two services share a local port")
@@ -187,7 +192,8 @@ def _service(name: str, spec: dict, secrets: dict) -> Service:
     )
 
 
-def _subscription(name: str, spec: dict, topics: dict, services: dict[str, Service]) -> Subscription:
+def _subscription(name: str, spec: dict, topics: dict,
+                  services: dict[str, Service]) -> Subscription:
     where = f"subscription {name}"
     topic = _required(spec, "topic", str, where)
     if topic not in topics:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DB_NAME = "coax"
-LOCAL_DB_PASSWORD = "local-only"   # loopback-only development cluster
+LOCAL_DB_PASSWORD = "local-only"  # noqa: S105 (loopback-only development cluster)
 PUBSUB_EMULATOR_CANDIDATES = (
     "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
     "/usr/share/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
@@ -67,7 +67,7 @@ class StackConfig:
         if os.geteuid() != 0 or _postgres_can_reach(self.local_dir):
             return inside
         digest = hashlib.sha256(str(self.local_dir).encode()).hexdigest()[:10]
-        return Path("/tmp") / f"coax-pg-{digest}"
+        return Path("/tmp") / f"coax-pg-{digest}"  # noqa: S108 (postgres cannot enter /root)
 
     @property
     def state_file(self) -> Path:
