@@ -11,7 +11,8 @@ Pure and in memory: no body is ever read. Three facts drive the design:
 Kinds are checked in a fixed order, most specific first: a subject that is clearly not a
 transaction (newsletter, security notice, settings change, refund) is "other"; then
 payment_failed, renewal, receipt, signup. A vendor's own subject_patterns mark its billing mail
-even where the generic vocabulary finds nothing (and override the "not a transaction" list).
+(as a receipt) where the generic vocabulary finds no kind; they do not override the "not a
+transaction" list, since a vendor's name in a pattern also appears in its newsletters.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ _NOT_A_TRANSACTION = (
 )
 
 _PAYMENT_FAILED = (
+    # "<payment word> ... <failure word>" with a few words between: "Zahlung an Zoom
+    # fehlgeschlagen", "Betalingen til Slack mislykkedes", "Payment for your plan failed".
+    r"\b(?:payment|zahlung|paiement|betaling|betalingen|pago|betalning|betalningen)\b"
+    r"(?:\s+\S+){0,5}?\s+(?:failed|declined|fehlgeschlagen|abgelehnt|échoué|refusé|mislukt|"
+    r"geweigerd|mislykkedes|afvist|fallido|rechazado|misslyckades|nekades)\b",
     r"\bpayment (?:has )?failed|\bfailed payment|\bpayment (?:was |has been )?(?:declined|"
     r"unsuccessful|rejected)|\b(?:card|charge) (?:was )?declined",
     r"\b(?:unable to|couldn'?t|could not|can'?t|cannot) (?:process|charge|collect)",
@@ -233,7 +239,7 @@ class Classifier:
         for name, value in (("sender", sender), ("subject", subject)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
-        address = parseaddr(sender or "")[1].lower()
+        address = _bare_address(sender or "")
         subject = subject or ""
         lowered = subject.lower()
         vendors = self._catalog.vendors_for_sender(address) if address else ()
@@ -247,14 +253,13 @@ class Classifier:
         return NOT_VENDOR
 
     def _kind(self, vendor: Vendor, subject: str, lowered: str) -> str:
-        pattern = self._vendor_patterns.get(vendor.id)
-        vendor_says_billing = bool(pattern and pattern.search(subject))
-        if not vendor_says_billing and self._not_a_transaction.search(lowered):
+        if self._not_a_transaction.search(lowered):
             return "other"
         for kind, regex in self._kinds:
             if regex.search(lowered):
                 return kind
-        return "receipt" if vendor_says_billing else "other"
+        pattern = self._vendor_patterns.get(vendor.id)
+        return "receipt" if pattern and pattern.search(subject) else "other"
 
     def _named_merchant(self, lowered: str, allowed: tuple[Vendor, ...]) -> Vendor | None:
         """The catalog merchant a platform subject names. Where the subject has a "receipt
@@ -275,6 +280,13 @@ class Classifier:
             if vendor is not None and vendor.platform and (not allowed or vendor in allowed):
                 return vendor
         return None
+
+
+def _bare_address(sender: str) -> str:
+    """"Figma <x@y.com>" -> "x@y.com"; plain addresses skip the (slow) RFC 5322 parser."""
+    if "<" in sender or "(" in sender or '"' in sender:
+        sender = parseaddr(sender)[1]
+    return sender.strip().lower()
 
 
 def _innermost_merchant_phrase(lowered: str) -> str | None:
