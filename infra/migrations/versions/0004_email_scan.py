@@ -50,7 +50,7 @@ create table mailbox_watermarks (
     scanned_from timestamptz,               -- null until the first scan completes
     scanned_until timestamptz,              -- the watermark: window end of the last scan
     last_scan_at timestamptz,
-    last_scan_requests integer not null default 0,
+    last_scan_queries integer not null default 0,   -- Graph queries (filter chunks) it took
     primary key (connection_id, mailbox_id)
 );
 create index mailbox_watermarks_org on mailbox_watermarks (org_id);
