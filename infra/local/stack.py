@@ -6,7 +6,8 @@ Cloud Storage emulator, as ordinary processes under `.local/`.
 `up` is safe to re-run; `down` stops every process it started (each in its
 own process group) and checks that no port is left behind. Ports default to
 uncommon numbers and can be moved with COAX_PG_PORT, COAX_PUBSUB_PORT and
-COAX_STORAGE_PORT so two checkouts or a system PostgreSQL never collide.
+COAX_STORAGE_PORT (and the services' ports with COAX_SERVICE_PORT_OFFSET) so
+two checkouts or a system PostgreSQL never collide.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class StackConfig:
     pubsub_port: int
     storage_port: int
     project: str
+    service_port_offset: int = 0     # added to every service's topology port
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -56,7 +58,11 @@ class StackConfig:
             pubsub_port=int(os.environ.get("COAX_PUBSUB_PORT", "18085")),
             storage_port=int(os.environ.get("COAX_STORAGE_PORT", "19023")),
             project=os.environ.get("GOOGLE_CLOUD_PROJECT", "coax-local"),
+            service_port_offset=int(os.environ.get("COAX_SERVICE_PORT_OFFSET", "0")),
         )
+
+    def service_port(self, service) -> int:
+        return service.port + self.service_port_offset
 
     @property
     def pg_dir(self) -> Path:
@@ -311,7 +317,8 @@ def ensure_local_secrets(cfg: StackConfig, sim_client_secret: str) -> None:
 def service_urls(cfg: StackConfig) -> dict[str, str]:
     from shared.topology import load_topology
 
-    return {name: f"http://127.0.0.1:{s.port}" for name, s in load_topology().services.items()}
+    return {name: f"http://127.0.0.1:{cfg.service_port(s)}"
+            for name, s in load_topology().services.items()}
 
 
 def service_env(cfg: StackConfig, service: str, extra: dict | None = None) -> dict[str, str]:
@@ -327,7 +334,7 @@ def service_env(cfg: StackConfig, service: str, extra: dict | None = None) -> di
         "PUBSUB_EMULATOR_HOST": cfg.pubsub_host,
         "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{cfg.storage_port}",
         "COAX_SECRETS_DIR": str(cfg.secrets_dir),
-        "COAX_VAULT_URL": f"http://127.0.0.1:{topology.service('token-vault').port}",
+        "COAX_VAULT_URL": f"http://127.0.0.1:{cfg.service_port(topology.service('token-vault'))}",
     }
     env.update(extra or {})
     return env

@@ -63,9 +63,9 @@ def test_every_service_answers_healthz(stack):
 
     from shared.topology import load_topology
 
-    for name, service in load_topology().services.items():
+    for name, service in load_topology().services.items():  # every service, any free port
         create = import_module(f"{service.package}.main").create_app
-        with running_service(stack, name, create, port=0 or service.port + 1000) as running:
+        with running_service(stack, name, create, port=0) as running:
             answer = requests.get(f"{running.url}/healthz", timeout=5)
             assert answer.status_code == 200
             assert answer.json() == {"status": "ok", "service": name}

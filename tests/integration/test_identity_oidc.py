@@ -86,7 +86,7 @@ def test_signing_certs_are_cached(issuer, verifier):
 def test_a_service_with_push_auth_checks_tokens_on_push_and_scheduler_routes(stack, issuer):
     topology = load_topology()
     env = {"COAX_ENV": "cloud", "COAX_PUSH_AUTH": "true", "COAX_PUSH_AUDIENCE": AUDIENCE}
-    with running_service(stack, "ingest", create_app, extra_env=env, port=19281,
+    with running_service(stack, "ingest", create_app, extra_env=env, port=0,
                          certs_url=issuer.certs_url) as ingest:
         anonymous = requests.post(f"{ingest.url}/cron/sync", timeout=10)
         push_identity = issuer.token(email=topology.service_account("pubsub-push"),

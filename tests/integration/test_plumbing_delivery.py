@@ -48,7 +48,7 @@ def test_a_push_delivered_twice_has_its_effect_once(stack, owner):
     event = SyncRequested(org_id=org_id, connection_id=connection_id, reason="manual",
                           requested_at="2026-12-04T10:00:00+00:00")
     envelope = _envelope(event, message_id="41")
-    with running_service(stack, "ingest", create_app, port=19181) as ingest:
+    with running_service(stack, "ingest", create_app, port=0) as ingest:
         first = requests.post(f"{ingest.url}/push/sync-requested", json=envelope, timeout=10)
         second = requests.post(f"{ingest.url}/push/sync-requested", json=envelope, timeout=10)
         # A publisher retry re-sends the same event under a new messageId.
@@ -59,7 +59,7 @@ def test_a_push_delivered_twice_has_its_effect_once(stack, owner):
 
 
 def test_a_malformed_envelope_is_answered_and_parked_with_its_reason(stack, owner):
-    with running_service(stack, "ingest", create_app, port=19182) as ingest:
+    with running_service(stack, "ingest", create_app, port=0) as ingest:
         garbage = requests.post(f"{ingest.url}/push/sync-requested", data=b"{not json",
                                 headers={"Content-Type": "application/json"}, timeout=10)
         bad_base64 = requests.post(f"{ingest.url}/push/sync-requested", timeout=10, json={
@@ -129,7 +129,7 @@ def test_a_handler_that_keeps_failing_ends_in_the_dead_letter_topic(stack, owner
         raise ConnectionError("downstream unavailable")
 
     push_route(app, runtime, "/push/always-fails", {SyncRequested: always_fails})
-    server = RunningService(app, 19183).start()
+    server = RunningService(app, 0).start()
     try:
         from google.protobuf import duration_pb2
 

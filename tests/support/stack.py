@@ -45,11 +45,13 @@ def deactivate_other_connections(engine: sa.Engine, keep: list[str]) -> None:
 
 
 class RunningService:
-    def __init__(self, app, port: int):
+    def __init__(self, app, port: int = 0):
+        """Port 0 takes any free port: only services the emulator pushes to
+        need their topology port."""
         self.app = app
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> RunningService:
@@ -68,7 +70,7 @@ def running_service(cfg: StackConfig, name: str, create_app, extra_env: dict | N
 
     service = load_topology().service(name)
     app = create_app(service_env(cfg, name, extra_env), **overrides)
-    running = RunningService(app, port or service.port).start()
+    running = RunningService(app, cfg.service_port(service) if port is None else port).start()
     try:
         yield running
     finally:
