@@ -66,6 +66,8 @@ _NOT_A_TRANSACTION = (
     # money going back, not a charge
     r"\b(?:refund|refunded|credit note|gutschrift|rückerstattung|erstattung|avoir|remboursement)",
     r"\b(?:creditnota|terugbetaling|nota de crédito|reembolso|kreditnota|återbetalning|refusion)",
+    # operational notices
+    r"\bmonitor(?:ing)? alert|\b(?:incident|outage|downtime|maintenance)\b",
     # collaboration notices from the same senders
     r"\b(?:invited you|mentioned you|commented on|shared .+ with you)\b",
 )
@@ -75,7 +77,9 @@ _PAYMENT_FAILED = (
     # fehlgeschlagen", "Betalingen til Slack mislykkedes", "Payment for your plan failed".
     r"\b(?:payment|zahlung|paiement|betaling|betalingen|pago|betalning|betalningen)\b"
     r"(?:\s+\S+){0,5}?\s+(?:failed|declined|fehlgeschlagen|abgelehnt|échoué|refusé|mislukt|"
-    r"geweigerd|mislykkedes|afvist|fallido|rechazado|misslyckades|nekades)\b",
+    r"geweigerd|mislykkedes|afvist|fallido|rechazado|misslyckades|nekades|(?:could not|"
+    r"couldn't|cannot|can't|was not|wasn't) be (?:processed|charged|completed)|konnte nicht|"
+    r"kon(?:den)? niet|n'a pas pu|no se pudo|no pudo|kunde inte|kunne ikke)\b",
     r"\bpayment (?:has )?failed|\bfailed payment|\bpayment (?:was |has been )?(?:declined|"
     r"unsuccessful|rejected)|\b(?:card|charge) (?:was )?declined",
     r"\b(?:unable to|couldn'?t|could not|can'?t|cannot) (?:process|charge|collect)",
@@ -123,7 +127,8 @@ _RECEIPT = (
     r"\breceipts?\b|\binvoices?\b|\bbilling statement|\bstatement\b|\btax invoice",
     r"\bpayment (?:received|confirmation|confirmed|processed|successful)|\bpayment has been "
     r"(?:processed|received)|\bthanks? (?:you )?for your (?:payment|purchase|order)",
-    r"\border (?:confirmation|receipt)|\byour (?:bill|purchase)\b|\bsubscription confirmation",
+    r"\border (?:confirmation|receipt)|\byour (?:bill|purchase|order)\b|\bsubscription "
+    r"confirmation",
     r"\b(?:we(?:'ve| have)? charged|has been charged|was charged)\b",
     r"\bkvittering|\bfaktura|\bbetalingsbekræftelse|\bbetaling (?:modtaget|gennemført|bekræftet)",
     r"\btak for din betaling|\bordrebekræftelse",
@@ -143,7 +148,8 @@ _RECEIPT = (
 )
 
 _SIGNUP = (
-    r"\bwelcome\b|\bsign(?:ed|ing)? up\b|\bsignup\b|\baccount (?:has been |was |is )?(?:created|"
+    r"\bwelcome\b|\bsign(?:ed|ing)? up\b|\bsignup\b|\b(?:account|workspace|team|organization) "
+    r"(?:has been |was |is )?(?:created|"
     r"activated|ready)|\b(?:confirm|verify) your (?:email|e-mail|account|address)\b",
     r"\bactivate your (?:account|subscription)|\bget(?:ting)? started with\b|\btrial\b",
     r"\byou(?:'ve| have) (?:joined|registered)|\bthanks? (?:you )?for (?:joining|registering|"
@@ -174,7 +180,7 @@ _MERCHANT_AFTER = re.compile(
     r"ordre|køb|köp)\s+"
     r"(?:from|to|for|of|with|von|an|für|bei|de|du|à|pour|chez|van|aan|voor|bij|para|con|a|"
     r"från|till|för|hos|fra|til|af)\s+"
-    r"(?:(?:your|the|ihre|deine|votre|uw|je|tu|su|din|ditt|er|la|le|el)\s+)?"
+    r"(?:la part de\s+)?(?:(?:your|the|ihre|deine|votre|uw|je|tu|su|din|ditt|er|la|le|el)\s+)?"
     r"(?P<merchant>.+?)"
     r"(?=\s*[#\[(|:]|\s*\bn[°º.]|\s[-–—]\s|[.!?]?$"
     r"|\s+(?:was|were|is|has|have|will|failed|ist|wurde|wird|hat|est|a|sera|werd|wordt|ha|se|"
