@@ -228,6 +228,15 @@ def _body_access(req: GraphRequest, requested: set[str], settings, stats, route:
         raise forbidden(*ACCESS_DENIED)
 
 
+def _message_view(req: GraphRequest, record: dict, fields: list[str] | None) -> dict:
+    """$select as asked; without one, Graph's default set (no uniqueBody, and no body fields
+    at all for a Mail.ReadBasic caller)."""
+    if fields is not None:
+        return project(record, fields)
+    hidden = {"uniqueBody"} if req.caller.has("Mail.Read") else BODY_FIELDS
+    return {k: v for k, v in record.items() if k not in hidden}
+
+
 def list_messages(req: GraphRequest, user: str | None = None, *, sim) -> GraphResponse:
     _mail_read(req)
     owner = _mailbox_owner(req, user)
@@ -255,9 +264,7 @@ def list_messages(req: GraphRequest, user: str | None = None, *, sim) -> GraphRe
             matched.append(record)
     if orderby and orderby.split()[-1].lower() == "asc":
         matched.reverse()
-    page = [project(r, fields) for r in matched[offset:offset + top]]
-    if fields is None and not req.caller.has("Mail.Read"):
-        page = [{k: v for k, v in r.items() if k not in BODY_FIELDS} for r in page]
+    page = [_message_view(req, r, fields) for r in matched[offset:offset + top]]
     more = offset + top < len(matched)
     next_link = page_link(req, **{"$skiptoken": encode_token({"offset": offset + top})}) if (
         more) else None
@@ -280,10 +287,7 @@ def get_message(req: GraphRequest, user: str | None = None, message: str = "", *
     requested = BODY_FIELDS & set(fields) if fields is not None else BODY_FIELDS - {"uniqueBody"}
     _body_access(req, requested, sim.settings, sim.stats, "GET /users/{id}/messages/{id}",
                  owner.id)
-    record = project(_message(req, owner, message).graph(), fields)
-    if fields is None and not req.caller.has("Mail.Read"):
-        record = {k: v for k, v in record.items() if k not in BODY_FIELDS}
-    return GraphResponse(200, record)
+    return GraphResponse(200, _message_view(req, _message(req, owner, message).graph(), fields))
 
 
 def _attachments_allowed(req: GraphRequest) -> None:
