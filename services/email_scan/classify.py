@@ -68,8 +68,14 @@ _NOT_A_TRANSACTION = (
     r"\b(?:creditnota|terugbetaling|nota de crédito|reembolso|kreditnota|återbetalning|refusion)",
     # operational notices
     r"\bmonitor(?:ing)? alert|\b(?:incident|outage|downtime|maintenance)\b",
-    # collaboration notices from the same senders
+    # collaboration notices from the same senders; repository notifications ("[acme/api] Fix
+    # invoice rounding (#12)") and file activity ("Invoice_0042.pdf was added") name billing
+    # words without being billing mail
     r"\b(?:invited you|mentioned you|commented on|shared .+ with you)\b",
+    r"^(?:(?:re|fwd?|aw|sv|vs):\s*)*\[[\w.-]+/[\w.-]+\]",
+    r"\.(?:pdf|xlsx?|docx?|csv|pptx?|zip)\b",
+    r"\b(?:added|uploaded|moved|deleted|edited) (?:to|in|from) (?:your |the |a )?(?:shared )?"
+    r"(?:folder|drive|files?)\b",
 )
 
 _PAYMENT_FAILED = (
