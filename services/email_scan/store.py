@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,21 @@ class Connection:
     mailbox_scope: tuple[str, ...] | None  # None: every mailbox the grant allows
 
     def allows_mailbox(self, mailbox_id: str) -> bool:
-        return self.mailbox_scope is None or mailbox_id.lower() in self.mailbox_scope
+        """A second check behind ingest's. The scope may name mailboxes by object id, user
+        principal name or address; only ingest holds the directory to resolve names, so here
+        a scope made only of object ids is enforced exactly, and one with names is left to
+        ingest's resolution."""
+        if self.mailbox_scope is None or mailbox_id.lower() in self.mailbox_scope:
+            return True
+        return not all(_is_object_id(entry) for entry in self.mailbox_scope)
+
+
+def _is_object_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def load_connection(uow: UnitOfWork, connection_id: str) -> Connection | None:
