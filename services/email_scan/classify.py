@@ -117,13 +117,14 @@ _RENEWAL = (
     r"bill)|\bwill be (?:charged|billed)\b",
     r"\bsubscription (?:is )?(?:expiring|expires|ending|ends)\b|\bplan (?:expires|is expiring)",
     r"\bfornyelse|\bforny(?:es|et|s|er)\b|\babonnement(?:et)? udløber|\bkommende betaling",
-    r"\bverlängerung|\bverlängert|\berneuerung|\berneuert|\babonnement läuft .*ab\b",
+    r"\bverlängerung|\bverlängert|\berneuerung|\berneuert|\b(?:abonnement|abo|vertrag)\b"
+    r"(?:\s+\S+){0,3}?\s+(?:endet|läuft)\b",
     r"\b(?:bevorstehende|anstehende) (?:zahlung|abbuchung|rechnung|verlängerung)",
     r"\brenouvellement|\brenouvel(?:é|ée|er|era|able)\b|\babonnement (?:expire|arrive à "
     r"échéance)|\bprochain (?:paiement|prélèvement)|\bsera (?:prélevé|débité|facturé)",
     r"\bverlenging|\bverleng(?:d|en)\b|\bvernieuwing|\bvernieuwd|\babonnement verloopt",
     r"\baankomende (?:betaling|afschrijving)",
-    r"\brenovación|\brenovad[oa]\b|\bse renovará|\bsuscripción (?:vence|caduca|expira)",
+    r"\brenovación|\brenovad[oa]\b|\bse renovará|\brenueva\b|\bsuscripción (?:vence|caduca|expira)",
     r"\bpróximo (?:pago|cobro)",
     r"\bförnyelse|\bförnya(?:s|d|t|r)\b|\bprenumeration(?:en)? (?:går|löper) ut",
     r"\bkommande (?:betalning|debitering)",
@@ -132,7 +133,8 @@ _RENEWAL = (
 _RECEIPT = (
     r"\breceipts?\b|\binvoices?\b|\bbilling statement|\bstatement\b|\btax invoice",
     r"\bpayment (?:received|confirmation|confirmed|processed|successful)|\bpayment has been "
-    r"(?:processed|received)|\bthanks? (?:you )?for your (?:payment|purchase|order)",
+    r"(?:processed|received)",
+    r"\bthanks? (?:you )?for your (?:\S+\s+){0,2}?(?:payment|purchase|order)\b",
     r"\border (?:confirmation|receipt)|\byour (?:bill|purchase|order)\b|\bsubscription "
     r"confirmation",
     r"\b(?:we(?:'ve| have)? charged|has been charged|was charged)\b",
