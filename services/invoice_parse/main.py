@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import Flask
 
+from services.invoice_parse import handlers
+from services.invoice_parse.attachments import attachments_through_vault
+from services.invoice_parse.documents import AttachmentReader
+from shared.messaging.contracts import BillingEmailDetected
 from shared.runtime import bootstrap
-from shared.web import service_app
+from shared.web import outbox_relay_route, push_route, service_app
 
 
-def create_app(env=None, **overrides) -> Flask:
+def create_app(env=None, *, open_attachments: Callable[[str], AttachmentReader] | None = None,
+               **overrides) -> Flask:
     runtime = bootstrap("invoice-parse", env, **overrides)
-    return service_app(runtime)
+    deps = handlers.InvoiceDependencies(
+        open_attachments=open_attachments or attachments_through_vault(runtime.settings))
+    app = service_app(runtime)
+    push_route(app, runtime, "/push/billing-email-detected",
+               {BillingEmailDetected: partial(handlers.record_invoice, deps=deps)})
+    outbox_relay_route(app, runtime)
+    return app
