@@ -29,9 +29,11 @@ def test_compose_has_every_service_with_its_port_role_package_and_extra():
     assert {"postgres", "pubsub", "storage"} <= set(compose)
 
 
-def test_compose_emulator_ports_match_the_local_stack_defaults():
+def test_compose_emulator_ports_match_the_local_stack_defaults(monkeypatch):
     from infra.local.stack import StackConfig
 
+    for moved in ("COAX_PG_PORT", "COAX_PUBSUB_PORT", "COAX_STORAGE_PORT"):
+        monkeypatch.delenv(moved, raising=False)
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
     cfg = StackConfig.from_env()
     assert compose["postgres"]["ports"] == [f"{cfg.pg_port}:5432"]
