@@ -14,6 +14,8 @@ from pathlib import Path
 from services.invoice_parse.extraction import (
     DEFAULT_LIMITS,
     InvoiceRejected,
+    PdfTextWorker,
+    VendorMatcher,
     extract_from_text,
     extract_invoice,
     load_default_catalog,
@@ -36,23 +38,28 @@ def register(subparsers) -> None:
 
 def parse_files(args: argparse.Namespace) -> int:
     catalog = load_default_catalog()
-    vendors = catalog.vendors if catalog is not None else ()
+    vendors = VendorMatcher(catalog.vendors) if catalog is not None else None
     failed = False
-    for path in args.files:
-        try:
-            fields = _extract(path, args.vendor_hint, vendors)
-            record = {"file": str(path), **fields.to_json_dict()}
-        except InvoiceRejected as exc:
-            failed = True
-            record = {"file": str(path), "error": exc.reason}
-        except OSError as exc:
-            failed = True
-            record = {"file": str(path), "error": "unreadable", "detail": exc.strerror}
-        print(json.dumps(record, ensure_ascii=False), flush=True)
+    with PdfTextWorker() as worker:
+        for path in args.files:
+            failed |= not _print_one(path, args.vendor_hint, vendors, worker)
     return 1 if failed else 0
 
 
-def _extract(path: Path, vendor_hint: str | None, vendors):
+def _print_one(path: Path, vendor_hint: str | None, vendors, worker: PdfTextWorker) -> bool:
+    ok = True
+    try:
+        fields = _extract(path, vendor_hint, vendors, worker)
+        record = {"file": str(path), **fields.to_json_dict()}
+    except InvoiceRejected as exc:
+        ok, record = False, {"file": str(path), "error": exc.reason}
+    except OSError as exc:
+        ok, record = False, {"file": str(path), "error": "unreadable", "detail": exc.strerror}
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+    return ok
+
+
+def _extract(path: Path, vendor_hint: str | None, vendors, worker: PdfTextWorker):
     if path.suffix.lower() == ".txt":
         if path.stat().st_size > DEFAULT_LIMITS.max_bytes:
             raise InvoiceRejected("too_large", "text file over the size cap")
@@ -61,7 +68,7 @@ def _extract(path: Path, vendor_hint: str | None, vendors):
     with path.open("rb") as handle:
         # Read one byte past the cap so oversize files are refused without loading them.
         data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
-    return extract_invoice(data, vendor_hint=vendor_hint, vendors=vendors)
+    return extract_invoice(data, vendor_hint=vendor_hint, vendors=vendors, worker=worker)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from services.invoice_parse.extraction import InvoiceFields, extract_from_text, extract_invoice
+from services.invoice_parse.extraction import (
+    InvoiceFields,
+    PdfTextWorker,
+    extract_from_text,
+    extract_invoice,
+)
 from services.invoice_parse.extraction.amounts import to_minor
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "invoices"
@@ -100,10 +105,10 @@ def summarize(results: dict[str, dict[str, bool | None]]) -> dict[str, int]:
     }
 
 
-def extract_file(path: Path) -> InvoiceFields:
+def extract_file(path: Path, worker: PdfTextWorker) -> InvoiceFields:
     if path.suffix == ".txt":
         return extract_from_text(path.read_text(encoding="utf-8"))
-    return extract_invoice(path.read_bytes())
+    return extract_invoice(path.read_bytes(), worker=worker)
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
@@ -111,8 +116,10 @@ def test_corpus_share_meets_targets():
     files = corpus_files()
     assert len(files) == 12
     results = {}
+    with PdfTextWorker() as worker:
+        found_by_name = {e.name: extract_file(e.path, worker).to_json_dict() for e in files}
     for expected in files:
-        found = extract_file(expected.path).to_json_dict()
+        found = found_by_name[expected.name]
         results[expected.name] = field_results(expected, found)
         wrong = [f for f, ok in results[expected.name].items() if ok is False]
         print(f"{expected.name:28} wrong: {', '.join(wrong) or '-'}")

@@ -13,7 +13,12 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, StreamObject
 
-from services.invoice_parse.extraction import InvoiceRejected, Limits, extract_invoice
+from services.invoice_parse.extraction import (
+    InvoiceRejected,
+    Limits,
+    PdfTextWorker,
+    extract_invoice,
+)
 
 FAST_SECONDS = 5.0
 
@@ -133,3 +138,18 @@ def test_page_without_text_is_reported():
 def test_garbage_inside_a_pdf_wrapper_is_malformed():
     reason, _ = rejection(b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF")
     assert reason == "malformed"
+
+
+def test_one_worker_survives_hostile_documents_and_keeps_serving():
+    with PdfTextWorker() as worker:
+        good = invoice_pdf()
+        assert extract_invoice(good, worker=worker).total_minor == 11900
+        for hostile, reason, limits in (
+            (flate_bomb(inflated_bytes=64 << 20), "decompression_bomb", None),
+            (invoice_pdf(pages=15), "timeout", Limits(timeout_seconds=0.01)),
+            (encrypted(good, user_password="s3cret"), "encrypted", None),
+        ):
+            with pytest.raises(InvoiceRejected) as caught:
+                extract_invoice(hostile, worker=worker, **({"limits": limits} if limits else {}))
+            assert caught.value.reason == reason
+            assert extract_invoice(good, worker=worker).invoice_number == "INV-2024-0000"

@@ -23,12 +23,14 @@ from services.invoice_parse.spend import (
     monthly_spend,
 )
 
-RATES = RateTable([
-    Rate("USD", date(2026, 1, 2), Decimal("1.25")),
-    Rate("USD", date(2026, 3, 2), Decimal("1.10")),
-    Rate("JPY", date(2026, 1, 2), Decimal("160")),
-    Rate("GBP", date(2026, 1, 2), Decimal("0.80")),
-])
+RATES = RateTable(
+    [
+        Rate("USD", date(2026, 1, 2), Decimal("1.25")),
+        Rate("USD", date(2026, 3, 2), Decimal("1.10")),
+        Rate("JPY", date(2026, 1, 2), Decimal("160")),
+        Rate("GBP", date(2026, 1, 2), Decimal("0.80")),
+    ]
+)
 
 
 def test_a_rate_is_the_one_in_force_on_the_day_or_the_nearest_earlier():
@@ -58,8 +60,8 @@ def test_conversion_goes_through_the_euro_and_respects_minor_units():
 
 def test_conversion_rounds_once_half_to_even():
     table = RateTable([Rate("USD", date(2026, 1, 1), Decimal("2"))])
-    assert table.convert_minor(1, "USD", "EUR", date(2026, 1, 1)) == 0   # 0.5 -> 0
-    assert table.convert_minor(3, "USD", "EUR", date(2026, 1, 1)) == 2   # 1.5 -> 2
+    assert table.convert_minor(1, "USD", "EUR", date(2026, 1, 1)) == 0  # 0.5 -> 0
+    assert table.convert_minor(3, "USD", "EUR", date(2026, 1, 1)) == 2  # 1.5 -> 2
 
 
 def test_a_non_positive_rate_is_refused():
@@ -104,9 +106,9 @@ def test_annualizing_scales_by_the_cycle():
 
 def test_monthly_spend_groups_by_month_and_currency_and_converts_each_invoice_on_its_date():
     invoices = [
-        _monthly(12500, date(2026, 2, 10)),          # 100.00 EUR at 1.25
-        _monthly(11000, date(2026, 3, 5)),           # 100.00 EUR at 1.10
-        _monthly(2200, date(2026, 3, 20)),           # 20.00 EUR at 1.10
+        _monthly(12500, date(2026, 2, 10)),  # 100.00 EUR at 1.25
+        _monthly(11000, date(2026, 3, 5)),  # 100.00 EUR at 1.10
+        _monthly(2200, date(2026, 3, 20)),  # 20.00 EUR at 1.10
         _monthly(5000, date(2026, 3, 9), "EUR"),
     ]
     rows = monthly_spend(invoices, "EUR", RATES)
@@ -129,7 +131,7 @@ def test_annualized_is_the_run_rate_of_what_is_in_force_on_the_latest_invoice():
     june = _monthly(2500, date(2026, 6, 3))
     [row] = annualized_spend([annual, may, june], "EUR", RATES)
     assert row.as_of == date(2026, 6, 3)
-    assert row.invoices == 2                                  # May's month has ended
+    assert row.invoices == 2  # May's month has ended
     assert row.annualized_minor == 120000 + 2500 * 12
     assert row.org_annualized_minor == round(120000 / 1.25) + round(30000 / 1.10)
 

@@ -1,6 +1,7 @@
 """Template-free invoice field extraction (the pure core of the invoice-parse service).
 
-    extract_invoice(pdf_bytes, vendor_hint=..., limits=..., vendors=...) -> InvoiceFields
+    extract_invoice(pdf_bytes, vendor_hint=..., limits=..., vendors=..., worker=...)
+        -> InvoiceFields
     extract_from_text(text, ...) -> InvoiceFields
     parse_subject(subject) -> SubjectFacts
 
@@ -18,8 +19,9 @@ from services.invoice_parse.extraction.limits import (
     Limits,
 )
 from services.invoice_parse.extraction.model import InvoiceFields
+from services.invoice_parse.extraction.pdf_text import PdfTextWorker
 from services.invoice_parse.extraction.subject import SubjectFacts, parse_subject
-from services.invoice_parse.extraction.vendor import load_default_catalog
+from services.invoice_parse.extraction.vendor import VendorMatcher, load_default_catalog
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -29,7 +31,9 @@ __all__ = [
     "InvoiceRejected",
     "Limits",
     "Money",
+    "PdfTextWorker",
     "SubjectFacts",
+    "VendorMatcher",
     "extract_from_text",
     "extract_invoice",
     "load_default_catalog",

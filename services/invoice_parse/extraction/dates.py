@@ -7,6 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 # Month words (accents stripped, lower case) -> month number. Shared spellings across
 # languages agree on the month, so one table serves them all.
@@ -42,6 +43,7 @@ _DATE = re.compile(
     r"(?![\w/]|[.-]\d)",
     re.IGNORECASE,
 )
+_NUMERIC_ONLY = re.compile(rf"(?<![\w.,/-]){_NUMERIC}(?![\w/]|[.-]\d)")
 _DAY_MONTH_ONLY = re.compile(
     rf"(?:{_DAY}\s*{_MONTH}|{_MONTH.replace('?P<', '?P<m')}\s+{_DAY.replace('?P<', '?P<m')})\s*$",
     re.IGNORECASE,
@@ -74,7 +76,7 @@ def numeric_order(text: str, prefer_month_first: bool = False) -> bool:
     Decided by any unambiguous date in the document (a first number above 12 means
     day-first, a second above 12 means month-first), else by the caller's hint.
     """
-    for match in _DATE.finditer(text):
+    for match in _NUMERIC_ONLY.finditer(text):
         if match.group("a"):
             a, b = int(match.group("a")), int(match.group("b"))
             if a > 12 >= b:
@@ -97,7 +99,14 @@ def find_dates(line: str, month_first: bool = False) -> list[DateMatch]:
 def fold_keep_length(text: str) -> str:
     """Accent-folded lower case with one output character per input character, so match
     offsets still point into the original line."""
-    return "".join((fold(c) or c)[:1] if len(fold(c)) >= 1 else c for c in text)
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(c) for c in text)
+
+
+@cache
+def _fold_char(char: str) -> str:
+    return (fold(char) or char)[:1]
 
 
 def parse_date(text: str, month_first: bool = False) -> date:

@@ -3,13 +3,11 @@ PDF-parsing child; nothing is stored or logged here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from services.invoice_parse.extraction.fields import find_fields
 from services.invoice_parse.extraction.limits import DEFAULT_LIMITS, InvoiceRejected, Limits
 from services.invoice_parse.extraction.model import InvoiceFields
-from services.invoice_parse.extraction.pdf_text import pdf_to_text
-from services.invoice_parse.extraction.vendor import CatalogVendor, match_vendor
+from services.invoice_parse.extraction.pdf_text import PdfTextWorker, pdf_to_text
+from services.invoice_parse.extraction.vendor import VendorMatcher
 
 
 def extract_invoice(
@@ -17,14 +15,18 @@ def extract_invoice(
     *,
     vendor_hint: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-    vendors: Iterable[CatalogVendor] = (),
+    vendors: VendorMatcher | None = None,
+    worker: PdfTextWorker | None = None,
 ) -> InvoiceFields:
     """Fields of a PDF invoice. Raises InvoiceRejected (with a reason code) for documents
     that are too large, too long, encrypted, broken, too slow or bombs, or have no text.
 
-    `vendors` are the catalog's vendors (`Catalog.vendors`), loaded once by the caller.
+    `vendors` matches catalog vendors: build it once per process,
+    `VendorMatcher(load_catalog().vendors)`; without it the vendor is the hint.
+    `worker` is a long-lived PdfTextWorker (one per process); without it each call
+    starts and stops its own, which costs a process start.
     """
-    text = pdf_to_text(pdf_bytes, limits)
+    text = worker.extract(pdf_bytes, limits) if worker else pdf_to_text(pdf_bytes, limits)
     if not text.strip():
         raise InvoiceRejected("no_text", "no text layer (a scanned image?)")
     return extract_from_text(text, vendor_hint=vendor_hint, vendors=vendors)
@@ -35,13 +37,13 @@ def extract_from_text(
     *,
     vendor_hint: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-    vendors: Iterable[CatalogVendor] = (),
+    vendors: VendorMatcher | None = None,
 ) -> InvoiceFields:
     """Fields of an invoice's text (as laid out by `pdf_to_text`, or a plain-text invoice)."""
     text = text[: limits.max_chars]
     found = find_fields(text)
     return InvoiceFields(
-        vendor=match_vendor(text, vendors, vendor_hint),
+        vendor=vendor_hint if vendors is None else vendors.match(text, vendor_hint),
         total_minor=found.total.minor if found.total else None,
         currency=found.total.currency if found.total else None,
         invoice_date=found.invoice_date,

@@ -25,6 +25,11 @@ from services.invoice_parse.extraction.layout import value_below
 _TOKEN = re.compile(r"[A-Za-z0-9][\w\-/.]*[A-Za-z0-9]|\d")
 _SHORT_PREFIX = re.compile(r"([A-Z]{1,3}) ([A-Za-z0-9][\w\-/.]*\d[\w\-/.]*)")
 _MAX_PERIOD = timedelta(days=400)
+# Cheap pre-filter: a range needs a digit followed later by a dash or a range word.
+_MAYBE_RANGE = re.compile(
+    r"\d.*?(?:[-–—~]|\s(?:to|till|until|through|thru|bis|au|tot|t/m|al|a|hasta|til|à)\s)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,8 @@ def find_period(doc: Document) -> tuple[date, date] | None:
     period_words = labels.compiled(labels.PERIOD_WORDS)
     fallback = None
     for index, line in enumerate(doc.lines):
+        if not _MAYBE_RANGE.search(line):
+            continue
         labelled = bool(period_words.search(doc.folded[index]))
         for start, end, explicit in _ranges_in(line, doc.month_first):
             if labelled:
