@@ -135,6 +135,11 @@ _RECEIPT = (
     r"\bpayment (?:received|confirmation|confirmed|processed|successful)|\bpayment has been "
     r"(?:processed|received)",
     r"\bthanks? (?:you )?for your (?:\S+\s+){0,2}?(?:payment|purchase|order)\b",
+    # "your payment to <vendor> ..." is a receipt unless a failure word says otherwise (the
+    # failure kind is checked first)
+    r"\byour payment (?:to|of|for)\b|\b(?:ihre|deine) zahlung\b|\bvotre paiement (?:à|de|pour)\b",
+    r"\b(?:je|uw) betaling aan\b|\b(?:tu|su) pago (?:a|de)\b|\bdin betaling til\b",
+    r"\bdin betalning till\b",
     r"\border (?:confirmation|receipt)|\byour (?:bill|purchase|order)\b|\bsubscription "
     r"confirmation",
     r"\b(?:we(?:'ve| have)? charged|has been charged|was charged)\b",
@@ -189,10 +194,13 @@ _MERCHANT_AFTER = re.compile(
     r"(?:from|to|for|of|with|von|an|für|bei|de|du|à|pour|chez|van|aan|voor|bij|para|con|a|"
     r"från|till|för|hos|fra|til|af)\s+"
     r"(?:la part de\s+)?(?:(?:your|the|ihre|deine|votre|uw|je|tu|su|din|ditt|er|la|le|el)\s+)?"
+    # an amount is not a merchant: "Your n8n receipt for $719.10", "receipt for USD 80.00"
+    r"(?![$€£]|\d[\d.,]*(?:\s|$)|(?:usd|eur|gbp|dkk|sek|nok|chf|kr\.?)\s?\d)"
     r"(?P<merchant>.+?)"
-    r"(?=\s*[#\[(|:]|\s*\bn[°º.]|\s[-–—]\s|[.!?]?$"
+    r"(?=\s*[#\[(|:]|\s*\bn[°º.]|\s[-–—]\s|[.!?]?$|\s+[$€£\d]"
     r"|\s+(?:was|were|is|has|have|will|failed|ist|wurde|wird|hat|est|a|sera|werd|wordt|ha|se|"
-    r"har|er|blev|var|vil|kommer|for|für|pour|voor|para|för|til|af|på|on|am|le|el|op|den)\b)"
+    r"har|er|blev|var|vil|kommer|for|für|pour|voor|para|för|til|af|på|on|am|le|el|op|den|"
+    r"über|of|de|por|van|till)\b)"
 )
 
 
@@ -276,13 +284,13 @@ class Classifier:
         return "receipt" if pattern and pattern.search(subject) else "other"
 
     def _named_merchant(self, lowered: str, allowed: tuple[Vendor, ...]) -> Vendor | None:
-        """The catalog merchant a platform subject names. Where the subject has a "receipt
-        from <merchant>" phrase, that name must be a catalog merchant as a whole: a receipt
-        from "Harvest Moon Farm" is not Harvest's. Otherwise any merchant name in the subject
-        counts ("Your Figma receipt")."""
-        phrase = _innermost_merchant_phrase(lowered)
-        if phrase is not None:
-            candidates = [self._catalog.vendor_for_merchant(phrase)]
+        """The catalog merchant a platform subject names. Where the subject has "receipt from
+        <name>" phrases, one name must be a catalog merchant as a whole: a receipt from
+        "Harvest Moon Farm" is not Harvest's. Otherwise any merchant name in the subject counts
+        ("Your Figma receipt")."""
+        phrases = _merchant_phrases(lowered)
+        if phrases:
+            candidates = [self._catalog.vendor_for_merchant(p) for p in phrases]
         elif self._platform_merchants is not None:
             candidates = [
                 self._catalog.vendor_for_merchant(found.group())
@@ -303,14 +311,14 @@ def _bare_address(sender: str) -> str:
     return sender.strip().lower()
 
 
-def _innermost_merchant_phrase(lowered: str) -> str | None:
-    """"receipt for your payment to notion labs" -> "notion labs" (the last merchant slot)."""
-    phrase = None
-    found = _MERCHANT_AFTER.search(lowered)
-    while found:
-        phrase = found.group("merchant")
-        found = _MERCHANT_AFTER.search(phrase)
-    return phrase
+def _merchant_phrases(lowered: str) -> list[str]:
+    """Every "<document word> <preposition> <name>" slot, overlapping ones included:
+    "kvittering for din betaling til setapp" -> ["betaling", "setapp"]."""
+    phrases, position = [], 0
+    while found := _MERCHANT_AFTER.search(lowered, position):
+        phrases.append(found.group("merchant"))
+        position = found.start() + 1
+    return phrases
 
 
 def classify(catalog: Catalog, sender: str | None, subject: str | None) -> Classification:
