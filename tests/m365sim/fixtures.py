@@ -1,6 +1,8 @@
 """pytest fixtures other test modules import:
 
-    from tests.m365sim.fixtures import m365sim, m365sim_world  # noqa: F401
+    from tests.m365sim import fixtures
+    m365sim = fixtures.m365sim                  # pytest finds fixtures by module attribute
+    m365sim_server = fixtures.m365sim_server    # (needed by m365sim)
 
 `m365sim` is a running simulator (small profile, seed 1, a fixed anchor date) shared by a test
 module; stats and faults are reset and documented limits restored before each test."""
