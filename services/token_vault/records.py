@@ -53,7 +53,7 @@ _COLUMNS = ("id, org_id, connection_id, kind, generation, kek_version, wrapped_d
             "expires_at")
 
 
-def _from_row(row) -> StoredToken:
+def from_row(row) -> StoredToken:
     return StoredToken(
         id=str(row.id), org_id=str(row.org_id), connection_id=str(row.connection_id),
         kind=row.kind, generation=row.generation,
@@ -66,7 +66,7 @@ def read(uow: UnitOfWork, connection_id: str, kind: str) -> StoredToken | None:
     row = uow.execute(f"select {_COLUMNS} from vault_tokens "
                       "where connection_id = :c and kind = :k",
                       {"c": connection_id, "k": kind}).first()
-    return _from_row(row) if row else None
+    return from_row(row) if row else None
 
 
 def reveal(keyring: KeyRing, token: StoredToken) -> str:
@@ -127,7 +127,7 @@ def rewrap_records(uow: UnitOfWork, keyring: KeyRing, record_ids: list[str]) -> 
                        {"ids": record_ids, "v": keyring.current_version}).all()
     updates = []
     for row in rows:
-        token = _from_row(row)
+        token = from_row(row)
         moved = rewrap(keyring, token.sealed, token.context())
         updates.append({"id": token.id, "g": token.generation, "v": moved.kek_version,
                         "dek": moved.wrapped_dek, "old": token.sealed.kek_version})

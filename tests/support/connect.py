@@ -83,14 +83,18 @@ def vault_env(stack: StackConfig, sim, public_url: str, secrets_dir: Path | None
 
 @contextmanager
 def running_vault(stack: StackConfig, sim, port: int | None = None,
-                  secrets_dir: Path | None = None, extra_env: dict | None = None):
-    """A token-vault in a thread, wired to `sim`; yields a RunningService (`.url`, `.app`)."""
+                  secrets_dir: Path | None = None, extra_env: dict | None = None,
+                  http_session: requests.Session | None = None):
+    """A token-vault in a thread, wired to `sim`; yields a RunningService (`.url`, `.app`).
+
+    `http_session` (default `sim.session()`) is how the vault reaches the simulator.
+    """
     from services.token_vault.main import create_app
 
     port = port or free_port()
     env = vault_env(stack, sim, f"http://127.0.0.1:{port}", secrets_dir, extra_env)
     with running_service(stack, "token-vault", create_app, extra_env=env, port=port,
-                         http_session=sim.session()) as vault:
+                         http_session=http_session or sim.session()) as vault:
         yield vault
 
 
@@ -133,3 +137,29 @@ def connect_tenant(stack: StackConfig, owner: sa.Engine, sim, tenant_id: str,
         with running_vault(stack, sim) as temporary:
             answer = admin_consent(temporary.url, sim, org_id, tenant_id, mode)
     return org_id, answer["connection_id"]
+
+
+# ---------------------------------------------------------------- inspecting the vault's table
+
+def expire_access_token(owner: sa.Engine, connection_id: str) -> None:
+    """Make the cached access token look expired, so the next handout must refresh."""
+    with owner.begin() as connection:
+        connection.execute(sa.text("update vault_tokens set expires_at = now() - interval '1 "
+                                   "minute' where connection_id = :c and kind like "
+                                   "'access_token:%'"), {"c": connection_id})
+
+
+def stored_token(owner: sa.Engine, secrets_dir: Path, connection_id: str, kind: str) -> str:
+    """Decrypt a stored token with the KEKs in `secrets_dir` (tests inspect what was kept)."""
+    from services.token_vault import records
+    from services.token_vault.keys import load_keyring
+    from shared.secrets import LocalSecretStore, ScopedSecrets
+    from shared.topology import load_topology
+
+    secrets = ScopedSecrets(LocalSecretStore(secrets_dir), "token-vault", load_topology())
+    with owner.connect() as connection:
+        row = connection.execute(sa.text(
+            "select id, org_id, connection_id, kind, generation, kek_version, wrapped_dek, "
+            "ciphertext, expires_at from vault_tokens where connection_id = :c and kind = :k"),
+            {"c": connection_id, "k": kind}).one()
+    return records.reveal(load_keyring(secrets), records.from_row(row))
