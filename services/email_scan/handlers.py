@@ -18,10 +18,11 @@ from services.email_scan.coverage import (
     up_to,
     window_to_scan,
 )
-from services.email_scan.scan import MailboxReader, scan_mailbox
+from services.email_scan.scan import MailboxReader, ScanOutcome, scan_mailbox
 from services.email_scan.sender_filter import sender_filters
 from shared.catalog import Catalog
 from shared.db import UnitOfWork
+from shared.graph import GraphAuthError, GraphBadRequest, GraphForbidden, GraphNotFound
 from shared.logs import log_fields
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.contracts import BillingEmailDetected, MailboxScanRequested
@@ -71,8 +72,7 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
     filters = sender_filters(deps.catalog, todo.start, todo.end,
                              max_clauses=deps.limits.max_clauses,
                              max_chars=deps.limits.max_chars)
-    reader = deps.open_mailbox(event.connection_id)
-    outcome = scan_mailbox(reader, deps.classifier, event.mailbox_id, filters)
+    outcome = _scan_or_park(deps, event, filters)
 
     new = [email for email in outcome.detected
            if store.store_new_email(uow, event.org_id, event.connection_id, event.mailbox_id,
@@ -90,6 +90,25 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
                             after_scan(scanned, todo), outcome.queries)
     _log("mailbox scanned", event, **outcome.counts(), new=len(new), vendors=vendors,
          window_start=todo.start.isoformat(), window_end=todo.end.isoformat())
+
+
+def _scan_or_park(deps: ScanDependencies, event: MailboxScanRequested,
+                  filters: list[str]) -> ScanOutcome:
+    """Graph's verdicts that retrying cannot change become a parked message with the reason;
+    throttling and outages propagate, so Pub/Sub retries with backoff."""
+    try:
+        return scan_mailbox(deps.open_mailbox(event.connection_id), deps.classifier,
+                            event.mailbox_id, filters)
+    except GraphNotFound as exc:
+        raise PermanentFailure(f"mailbox not found in the tenant ({exc.code})") from None
+    except GraphForbidden as exc:
+        raise PermanentFailure(f"Graph refused mail access ({exc.code})") from None
+    except GraphAuthError:
+        raise PermanentFailure("Graph no longer accepts the connection's grant") from None
+    except GraphBadRequest as exc:
+        log.error("Graph rejected a scan query", extra=log_fields(code=exc.code,
+                                                                   filters=len(filters)))
+        raise PermanentFailure(f"Graph rejected the scan query ({exc.code})") from None
 
 
 def _checked_window(event: MailboxScanRequested) -> Window:

@@ -1,0 +1,95 @@
+"""Billing and sign-up detection on the simulator's `demo` profile, through the real handler,
+the real Graph client and the database, scored against the simulator's ground truth.
+
+Targets: precision >= 0.99, recall >= 0.97; and not one request the simulator counts as a
+privacy violation (a body field asked for)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import msal
+import pytest
+import sqlalchemy as sa
+
+from services.email_scan.classify import Classifier
+from services.email_scan.handlers import ScanDependencies, scan_requested_mailbox
+from services.email_scan.quality import score
+from shared.catalog import load_catalog
+from shared.db import UnitOfWorkFactory
+from shared.graph import GraphClient
+from shared.messaging.contracts import MailboxScanRequested
+from tests.m365sim.harness import start_simulator
+from tests.m365sim.world import World
+from tests.support.stack import create_org, role_engine
+
+ANCHOR = date(2026, 11, 30)
+GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    with start_simulator(world=World(seed=1, profile="demo", anchor_date=ANCHOR)) as sim:
+        yield sim
+
+
+def app_token_provider(sim, tenant_id):
+    app = msal.ConfidentialClientApplication(
+        sim.client_id, client_credential=sim.client_secret,
+        oidc_authority=sim.authority(tenant_id), http_client=sim.session())
+
+    def token() -> str:
+        return app.acquire_token_for_client(scopes=GRAPH_SCOPE)["access_token"]
+
+    return token
+
+
+def scan_tenant(engine, sim, tenant: dict, owner, window: tuple[datetime, datetime]) -> str:
+    mode = "attachments" if "Mail.Read" in tenant["roles"] else "metadata"
+    org_id, connection_id = create_org(owner, name=tenant["name"],
+                                       tenant_id=tenant["tenant_id"], mode=mode)
+    client = GraphClient(app_token_provider(sim, tenant["tenant_id"]), sim.graph_url,
+                         session=sim.session())
+    catalog = load_catalog()
+    deps = ScanDependencies(catalog=catalog, classifier=Classifier(catalog),
+                            open_mailbox=lambda connection: client)
+    uows = UnitOfWorkFactory(engine)
+    for user in tenant["users"]:
+        event = MailboxScanRequested(org_id=org_id, connection_id=connection_id,
+                                     mailbox_id=user["id"],
+                                     window_start_at=window[0].isoformat(),
+                                     window_end_at=window[1].isoformat())
+        with uows(org_id=org_id) as uow:
+            scan_requested_mailbox(event, uow, deps)
+            uow.commit()
+    return org_id
+
+
+def test_detection_precision_and_recall_on_the_demo_profile(stack, owner, demo):
+    truth = demo.ground_truth()
+    engine = role_engine(stack, "coax_email_scan")
+    start = datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC) - timedelta(days=200)
+    window = (start, datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC)
+              + timedelta(days=1))
+    expected, found, mailboxes = set(), set(), 0
+    try:
+        for tenant in truth["tenants"]:
+            expected |= {(m["message_id"], m["vendor_id"], m["class"])
+                         for m in tenant["billing_messages"]}
+            org_id = scan_tenant(engine, demo, tenant, owner, window)
+            mailboxes += len(tenant["users"])
+            with owner.connect() as c:
+                found |= {tuple(r) for r in c.execute(sa.text(
+                    "select message_id, vendor_id, kind from billing_emails where org_id = :o"),
+                    {"o": org_id})}
+    finally:
+        engine.dispose()
+    result = score(found, expected)
+    stats = demo.stats()
+    print(f"\nemail-scan on demo: {mailboxes} mailboxes, {len(expected)} billing/sign-up "
+          f"messages expected; {result.line()}; "
+          f"{stats['by_endpoint'].get('GET /users/{id}/messages', 0)} message requests")
+    assert len(expected) > 100
+    assert result.precision >= 0.99
+    assert result.recall >= 0.97
+    assert stats["privacy_violations"] == []
