@@ -275,13 +275,14 @@ class Classifier:
         return NOT_VENDOR
 
     def _kind(self, vendor: Vendor, subject: str, lowered: str) -> str:
-        if self._not_a_transaction.search(lowered):
+        kind = next((kind for kind, regex in self._kinds if regex.search(lowered)), None)
+        if kind is None:
+            pattern = self._vendor_patterns.get(vendor.id)
+            kind = "receipt" if pattern and pattern.search(subject) else "other"
+        # Checked only once a kind is found (same answer, fewer scans of ordinary notices).
+        if kind != "other" and self._not_a_transaction.search(lowered):
             return "other"
-        for kind, regex in self._kinds:
-            if regex.search(lowered):
-                return kind
-        pattern = self._vendor_patterns.get(vendor.id)
-        return "receipt" if pattern and pattern.search(subject) else "other"
+        return kind
 
     def _named_merchant(self, lowered: str, allowed: tuple[Vendor, ...]) -> Vendor | None:
         """The catalog merchant a platform subject names. Where the subject has "receipt from
