@@ -42,7 +42,7 @@ def create_app(env=None, *, http_session: requests.Session | None = None, **over
     public(app, "/connect/delegated/callback",
            lambda: handlers.finish_delegated(vault, _query()))
     scheduler_route(app, runtime, "/cron/refresh", lambda: handlers.refresh_due(vault))
-    scheduler_route(app, runtime, "/cron/rewrap", lambda: rotation.rewrap_all(vault))
+    scheduler_route(app, runtime, "/cron/rewrap", lambda: rotation.rewrap_all(runtime, vault.keys))
     outbox_relay_route(app, runtime)
     return app
 

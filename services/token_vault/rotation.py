@@ -11,7 +11,8 @@ import itertools
 import time
 
 from services.token_vault import keys, records
-from services.token_vault.vault import Vault
+from services.token_vault.keys import KekSource
+from shared.runtime import Runtime
 from shared.secrets import SecretStore
 
 REWRAP_BATCH = 500
@@ -21,21 +22,21 @@ class RetireRefused(Exception):
     pass
 
 
-def rotate_kek(vault: Vault, store: SecretStore) -> dict:
-    vault.runtime.secrets.versions(keys.KEK_SECRET)   # the allowlist check (audited if refused)
+def rotate_kek(runtime: Runtime, kek: KekSource, store: SecretStore) -> dict:
+    runtime.secrets.versions(keys.KEK_SECRET)   # the allowlist check (audited if refused)
     version = keys.add_kek_version(store)
-    ring = vault.keys.reload()
-    vault.runtime.audit_system("kek.rotated", f"{keys.KEK_SECRET}:{version}",
+    ring = kek.reload()
+    runtime.audit_system("kek.rotated", f"{keys.KEK_SECRET}:{version}",
                                {"current_version": ring.current_version})
     return {"new_version": int(version), "current_version": ring.current_version}
 
 
-def rewrap_all(vault: Vault, batch: int = REWRAP_BATCH) -> dict:
-    ring = vault.keys.reload()
+def rewrap_all(runtime: Runtime, kek: KekSource, batch: int = REWRAP_BATCH) -> dict:
+    ring = kek.reload()
     started = time.perf_counter()
     total = 0
     while True:
-        with vault.runtime.uow() as uow:
+        with runtime.uow() as uow:
             due = uow.execute("select org_id, record_id from vault_records_to_rewrap(:v, :n)",
                               {"v": ring.current_version, "n": batch}).all()
         if not due:
@@ -43,10 +44,10 @@ def rewrap_all(vault: Vault, batch: int = REWRAP_BATCH) -> dict:
         moved = 0
         for org_id, rows in itertools.groupby(due, key=lambda row: str(row.org_id)):
             ids = [str(row.record_id) for row in rows]
-            with vault.runtime.uow(org_id) as uow:
+            with runtime.uow(org_id) as uow:
                 count = records.rewrap_records(uow, ring, ids)
-                uow.audit(vault.actor, "kek.rewrapped", f"{keys.KEK_SECRET}:{ring.current_version}",
-                          {"records": count})
+                uow.audit(runtime.service.name, "kek.rewrapped",
+                          f"{keys.KEK_SECRET}:{ring.current_version}", {"records": count})
                 uow.commit()
             moved += count
         total += moved
@@ -56,28 +57,28 @@ def rewrap_all(vault: Vault, batch: int = REWRAP_BATCH) -> dict:
     summary = {"rewrapped": total, "to_version": ring.current_version,
                "seconds": round(seconds, 3),
                "records_per_s": round(total / seconds, 1) if total and seconds else None}
-    vault.runtime.audit_system("kek.rewrap_finished", f"{keys.KEK_SECRET}:{ring.current_version}",
+    runtime.audit_system("kek.rewrap_finished", f"{keys.KEK_SECRET}:{ring.current_version}",
                                summary)
     return summary
 
 
-def kek_usage(vault: Vault) -> dict[int, int]:
-    with vault.runtime.uow() as uow:
+def kek_usage(runtime: Runtime) -> dict[int, int]:
+    with runtime.uow() as uow:
         rows = uow.execute("select kek_version, records from vault_kek_usage()").all()
     return {int(row.kek_version): int(row.records) for row in rows}
 
 
-def retire_kek(vault: Vault, store: SecretStore, version: int) -> dict:
-    ring = vault.keys.reload()
+def retire_kek(runtime: Runtime, kek: KekSource, store: SecretStore, version: int) -> dict:
+    ring = kek.reload()
     if version not in ring:
         raise RetireRefused(f"KEK version {version} is not an enabled version")
     if version == ring.current_version:
         raise RetireRefused(f"KEK version {version} is the current version; rotate first")
-    in_use = kek_usage(vault).get(version, 0)
+    in_use = kek_usage(runtime).get(version, 0)
     if in_use:
         raise RetireRefused(f"KEK version {version} still wraps {in_use} record(s); "
                             "run `coax vault rewrap` first")
     keys.disable_kek_version(store, str(version))
-    vault.keys.reload()
-    vault.runtime.audit_system("kek.retired", f"{keys.KEK_SECRET}:{version}", {})
+    kek.reload()
+    runtime.audit_system("kek.retired", f"{keys.KEK_SECRET}:{version}", {})
     return {"retired_version": version}
