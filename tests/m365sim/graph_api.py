@@ -224,7 +224,9 @@ def _body_access(req: GraphRequest, requested: set[str], settings, stats, route:
         stats.record_privacy_violation(endpoint=route, mailbox=mailbox, fields=sorted(requested),
                                        reason="$select asked for body fields" if "$select" in
                                        req.query else "no $select: Graph returns the body")
-    if requested and not req.caller.has("Mail.Read"):
+    # An explicit body $select without Mail.Read is refused; without $select Graph answers
+    # with its default set minus the body fields the caller cannot read.
+    if requested and "$select" in req.query and not req.caller.has("Mail.Read"):
         raise forbidden(*ACCESS_DENIED)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,8 @@ from tests.m365sim.state import SimSettings, SimState
 from tests.m365sim.throttling import Limits
 from tests.m365sim.tls import write_self_signed
 from tests.m365sim.world import World
+
+GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
 
 
 class PinnedCertificateAdapter(HTTPAdapter):
@@ -74,6 +77,26 @@ class SimulatorHandle:
         if self.ca_bundle:
             session.mount(self.base_url, PinnedCertificateAdapter(str(self.ca_bundle)))
         return session
+
+    def msal_app(self, tenant_id: str, client_secret: str | None = None):
+        """A real msal ConfidentialClientApplication pointed at this simulator's tenant."""
+        import msal  # only the tests and the demo need msal here
+
+        return msal.ConfidentialClientApplication(
+            self.client_id, client_credential=client_secret or self.client_secret,
+            oidc_authority=self.authority(tenant_id), http_client=self.session())
+
+    def token_provider(self, tenant_id: str) -> Callable[[], str]:
+        """App-only access tokens from real msal (which caches them until near expiry)."""
+        app = self.msal_app(tenant_id)
+
+        def provide() -> str:
+            result = app.acquire_token_for_client(scopes=[GRAPH_DEFAULT_SCOPE])
+            if "access_token" not in result:
+                raise RuntimeError(f"simulator refused a token: {result.get('error')}")
+            return result["access_token"]
+
+        return provide
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         response = self._control.request(method, f"{self.base_url}/_sim{path}", json=body,
