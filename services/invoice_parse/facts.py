@@ -12,6 +12,8 @@ there is no total, where the invoice number came from.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -63,6 +65,17 @@ def merge_facts(subject: SubjectFacts, document: InvoiceFields | None) -> Invoic
         period_end=period_end,
         source=source,
     )
+
+
+def subject_without_vendor(subject: str, vendor_names: Iterable[str]) -> str:
+    """The subject with the vendor's own name taken out before it is read.
+
+    The name is known already (email-scan resolved the vendor), and between a label and
+    its value it hides the value ("Votre facture Dropbox INV-2026-07979") or passes for
+    one ("1Password", "8x8")."""
+    for name in sorted({n for n in vendor_names if len(n) >= 2}, key=len, reverse=True):
+        subject = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", subject, flags=re.IGNORECASE)
+    return " ".join(subject.split())
 
 
 def _clean_number(number: str | None) -> str | None:

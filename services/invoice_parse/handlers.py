@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -14,7 +14,7 @@ from services.invoice_parse.documents import (
     read_invoice_document,
 )
 from services.invoice_parse.extraction import DEFAULT_LIMITS, Limits, parse_subject
-from services.invoice_parse.facts import merge_facts
+from services.invoice_parse.facts import merge_facts, subject_without_vendor
 from services.invoice_parse.spend import annualized_spend, monthly_spend
 from shared.db import UnitOfWork
 from shared.logs import log_fields
@@ -32,6 +32,7 @@ NO_DOCUMENT = DocumentReading(None, None, None)
 @dataclass(frozen=True)
 class InvoiceDependencies:
     open_attachments: Callable[[str], AttachmentReader]   # connection id -> Graph via vault
+    vendor_names: Mapping[str, tuple[str, ...]]           # catalog id -> name, merchant names
     limits: Limits = DEFAULT_LIMITS
 
 
@@ -53,7 +54,8 @@ def record_invoice(event: BillingEmailDetected, uow: UnitOfWork,
         raise PermanentFailure("connection not found in this organization")
 
     reading = _read_document(event, connection, deps)
-    facts = merge_facts(parse_subject(event.subject), reading.fields)
+    subject = subject_without_vendor(event.subject, deps.vendor_names.get(event.vendor_id, ()))
+    facts = merge_facts(parse_subject(subject), reading.fields)
     if not facts.has_substance:
         outcome("nothing_found", reading)
         _log("no invoice facts found", event, reading)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import secrets
 import time
 import uuid
@@ -346,14 +347,17 @@ def tables_containing(owner, needle: str) -> list[str]:
 
 
 def files_containing(needle: bytes, since: float) -> list[Path]:
-    """Files under .local and /tmp written since `since` that contain `needle`."""
+    """Files under .local and /tmp written since `since` that contain `needle` (other
+    tests create and delete files meanwhile: whatever vanishes is skipped)."""
     found = []
     for folder in (REPO / ".local", Path("/tmp")):
-        for path in folder.rglob("*"):
-            try:
-                if path.is_file() and path.stat().st_mtime >= since \
-                        and needle in path.read_bytes():
-                    found.append(path)
-            except OSError:
-                continue
+        for root, _, names in os.walk(folder, onerror=lambda _: None):
+            for name in names:
+                path = Path(root) / name
+                try:
+                    if path.is_file() and path.stat().st_mtime >= since \
+                            and needle in path.read_bytes():
+                        found.append(path)
+                except OSError:
+                    continue
     return found
