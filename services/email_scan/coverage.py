@@ -57,9 +57,15 @@ def up_to(window: Window, now: datetime) -> Window | None:
 def window_to_scan(requested: Window, scanned: Window | None) -> Window | None:
     """What still needs scanning; None when the span already scanned covers it all.
 
-    When the request sticks out on both sides it is scanned whole: one round of queries
-    instead of two, and the overlap stores nothing twice."""
-    if scanned is None or not requested.touches(scanned):
+    A request starting after the watermark is scanned from the watermark, so no mail falls
+    into a gap. When the request sticks out on both sides it is scanned whole: one round of
+    queries instead of two, and the overlap stores nothing twice."""
+    if scanned is None:
+        return requested
+    if requested.start > scanned.end:
+        # A gap since the watermark (a skipped or lost request): scan from the watermark.
+        return Window(scanned.end, requested.end)
+    if not requested.touches(scanned):
         return requested
     if scanned.contains(requested):
         return None

@@ -26,8 +26,14 @@ from shared.graph import GraphAuthError, GraphBadRequest, GraphForbidden, GraphN
 from shared.logs import log_fields
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.contracts import BillingEmailDetected, MailboxScanRequested
+from shared.vault_client import ConnectionNeedsConsentError, VaultRefused
 
 log = logging.getLogger(__name__)
+
+
+class ConnectionUnusable(Exception):
+    """The grant is gone; the vault has told the organization. Acknowledge and wait: the
+    watermark stays, so the first scan after reconnecting covers the gap."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,11 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
     filters = sender_filters(deps.catalog, todo.start, todo.end,
                              max_clauses=deps.limits.max_clauses,
                              max_chars=deps.limits.max_chars)
-    outcome = _scan_or_park(deps, event, filters)
+    try:
+        outcome = _scan_or_park(deps, event, filters)
+    except ConnectionUnusable:
+        _log("scan skipped: connection needs an admin to reconnect", event)
+        return
 
     new = [email for email in outcome.detected
            if store.store_new_email(uow, event.org_id, event.connection_id, event.mailbox_id,
@@ -105,6 +115,10 @@ def _scan_or_park(deps: ScanDependencies, event: MailboxScanRequested,
         raise PermanentFailure(f"Graph refused mail access ({exc.code})") from None
     except GraphAuthError:
         raise PermanentFailure("Graph no longer accepts the connection's grant") from None
+    except ConnectionNeedsConsentError:
+        raise ConnectionUnusable() from None
+    except VaultRefused as exc:
+        raise PermanentFailure(f"token-vault refused a mail token ({exc.code})") from None
     except GraphBadRequest as exc:
         log.error("Graph rejected a scan query", extra=log_fields(code=exc.code,
                                                                    filters=len(filters)))

@@ -1,5 +1,6 @@
 """Billing and sign-up detection on the simulator's `demo` profile, through the real handler,
-the real Graph client and the database, scored against the simulator's ground truth.
+tokens from a real token-vault (admin-consent connect), the real Graph client and the
+database, scored against the simulator's ground truth.
 
 Targets: precision >= 0.99, recall >= 0.97; and not one request the simulator counts as a
 privacy violation (a body field asked for)."""
@@ -8,23 +9,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import msal
 import pytest
 import sqlalchemy as sa
 
 from services.email_scan.classify import Classifier
+from services.email_scan.graph_access import ConnectionClients
 from services.email_scan.handlers import ScanDependencies, scan_requested_mailbox
 from services.email_scan.quality import score
 from shared.catalog import load_catalog
-from shared.db import UnitOfWorkFactory
-from shared.graph import GraphClient
+from shared.db import UnitOfWorkFactory, make_engine
 from shared.messaging.contracts import MailboxScanRequested
 from tests.m365sim.harness import start_simulator
 from tests.m365sim.world import World
-from tests.support.stack import create_org, role_engine
+from tests.support.connect import connect_tenant, running_vault
 
 ANCHOR = date(2026, 11, 30)
-GRAPH_SCOPE = ["https://graph.microsoft.com/.default"]
 
 
 @pytest.fixture(scope="module")
@@ -33,26 +32,9 @@ def demo():
         yield sim
 
 
-def app_token_provider(sim, tenant_id):
-    app = msal.ConfidentialClientApplication(
-        sim.client_id, client_credential=sim.client_secret,
-        oidc_authority=sim.authority(tenant_id), http_client=sim.session())
-
-    def token() -> str:
-        return app.acquire_token_for_client(scopes=GRAPH_SCOPE)["access_token"]
-
-    return token
-
-
-def scan_tenant(engine, sim, tenant: dict, owner, window: tuple[datetime, datetime]) -> str:
-    mode = "attachments" if "Mail.Read" in tenant["roles"] else "metadata"
-    org_id, connection_id = create_org(owner, name=tenant["name"],
-                                       tenant_id=tenant["tenant_id"], mode=mode)
-    client = GraphClient(app_token_provider(sim, tenant["tenant_id"]), sim.graph_url,
-                         session=sim.session())
-    catalog = load_catalog()
-    deps = ScanDependencies(catalog=catalog, classifier=Classifier(catalog),
-                            open_mailbox=lambda connection: client)
+def scan_tenant(engine, deps, org_id, connection_id, tenant: dict,
+                window: tuple[datetime, datetime]) -> None:
+    """Every mailbox of the tenant through the handler, one unit of work each."""
     uows = UnitOfWorkFactory(engine)
     for user in tenant["users"]:
         event = MailboxScanRequested(org_id=org_id, connection_id=connection_id,
@@ -62,26 +44,32 @@ def scan_tenant(engine, sim, tenant: dict, owner, window: tuple[datetime, dateti
         with uows(org_id=org_id) as uow:
             scan_requested_mailbox(event, uow, deps)
             uow.commit()
-    return org_id
 
 
 def test_detection_precision_and_recall_on_the_demo_profile(stack, owner, demo):
     truth = demo.ground_truth()
-    engine = role_engine(stack, "coax_email_scan")
+    engine = make_engine(stack.url("coax_email_scan"))  # pooled, as in the service
     start = datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC) - timedelta(days=200)
     window = (start, datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC)
               + timedelta(days=1))
     expected, found, mailboxes = set(), set(), 0
+    catalog = load_catalog()
     try:
-        for tenant in truth["tenants"]:
-            expected |= {(m["message_id"], m["vendor_id"], m["class"])
-                         for m in tenant["billing_messages"]}
-            org_id = scan_tenant(engine, demo, tenant, owner, window)
-            mailboxes += len(tenant["users"])
-            with owner.connect() as c:
-                found |= {tuple(r) for r in c.execute(sa.text(
-                    "select message_id, vendor_id, kind from billing_emails where org_id = :o"),
-                    {"o": org_id})}
+        with running_vault(stack, demo) as vault:
+            deps = ScanDependencies(
+                catalog=catalog, classifier=Classifier(catalog),
+                open_mailbox=ConnectionClients(vault.url, demo.graph_url, demo.session()))
+            for tenant in truth["tenants"]:
+                expected |= {(m["message_id"], m["vendor_id"], m["class"])
+                             for m in tenant["billing_messages"]}
+                org_id, connection_id = connect_tenant(stack, owner, demo, tenant["tenant_id"],
+                                                       vault=vault, org_name=tenant["name"])
+                scan_tenant(engine, deps, org_id, connection_id, tenant, window)
+                mailboxes += len(tenant["users"])
+                with owner.connect() as c:
+                    found |= {tuple(r) for r in c.execute(sa.text(
+                        "select message_id, vendor_id, kind from billing_emails "
+                        "where org_id = :o"), {"o": org_id})}
     finally:
         engine.dispose()
     result = score(found, expected)

@@ -45,8 +45,13 @@ def test_a_window_sticking_out_on_both_sides_is_scanned_whole():
     assert window_to_scan(w(-1, 6), w(0, 5)) == w(-1, 6)
 
 
-def test_a_disjoint_window_is_scanned_whole():
-    assert window_to_scan(w(7, 9), w(0, 5)) == w(7, 9)
+def test_a_window_after_a_gap_is_scanned_from_the_watermark():
+    assert window_to_scan(w(7, 9), w(0, 5)) == w(5, 9)
+    assert after_scan(w(0, 5), w(5, 9)) == w(0, 9)
+
+
+def test_an_old_disjoint_window_is_scanned_whole():
+    assert window_to_scan(w(-9, -7), w(0, 5)) == w(-9, -7)
 
 
 def test_adjacent_windows_join_the_span():
