@@ -172,10 +172,11 @@ class GraphClient:
         for page in self.iter_pages("users", params):
             yield from page
 
-    def users_delta(self, fields: Iterable[str] | None = None, delta_link: str | None = None
-                    ) -> DeltaRound:
-        """A whole round: follow nextLinks until the page with the deltaLink."""
-        prefer = {"Prefer": f"odata.maxpagesize={DELTA_PAGE}"}
+    def users_delta(self, fields: Iterable[str] | None = None, delta_link: str | None = None,
+                    *, page_size: int = DELTA_PAGE) -> DeltaRound:
+        """A whole round: follow nextLinks until the page with the deltaLink. `fields` only
+        matters for the first round (the deltaLink remembers the selection)."""
+        prefer = {"Prefer": f"odata.maxpagesize={page_size}"}
         if delta_link:
             pages = self._walk(delta_link, None, headers=prefer)
         else:

@@ -81,7 +81,7 @@ def _mailbox_of(req: GraphRequest, params: dict) -> str | None:
 
 def execute(state: SimState, method: str, path: str, query: dict, caller: Caller,
             graph_base: str, *, fault: str | None, retry_after: float,
-            via_batch: bool = False) -> GraphResponse:
+            via_batch: bool = False, headers: dict | None = None) -> GraphResponse:
     matched = match_route(method, path)
     if matched is None:
         segment = path.strip("/").split("/")[0] or path
@@ -91,7 +91,8 @@ def execute(state: SimState, method: str, path: str, query: dict, caller: Caller
         tenant = state.world.tenant(caller.tenant_id)
     except UnknownTenant:
         return GraphProblem(401, "InvalidAuthenticationToken", "Unknown tenant.").response()
-    req = GraphRequest(method, path, query, caller, tenant, graph_base, via_batch=via_batch)
+    req = GraphRequest(method, path, query, caller, tenant, graph_base, headers=headers or {},
+                       via_batch=via_batch)
     mailbox = _mailbox_of(req, params) if route.kind == "mailbox" else None
     with state.stats.in_flight(mailbox):
         response = _run(state, route, params, req, mailbox, fault, retry_after)
@@ -132,6 +133,9 @@ def _run(state, route, params, req, mailbox, fault, retry_after) -> GraphRespons
 
 
 def _handle(state, route, params, req) -> GraphResponse:
+    latency = state.faults.latency_s()
+    if latency:
+        time.sleep(latency)  # while the request holds its concurrency slot, like real work
     try:
         return route.handler(req, **params, sim=state)
     except GraphProblem as problem:
@@ -169,9 +173,6 @@ def _graph_base() -> str:
 @graph.route("/v1.0/<path:path>", methods=["GET", "POST"])
 def graph_request(path: str):
     state = _state()
-    latency = state.faults.latency_s()
-    if latency:
-        time.sleep(latency)
     fault, retry_after = state.faults.draw()
     if fault == "drop":
         state.stats.record_fault("drop")
@@ -188,7 +189,8 @@ def graph_request(path: str):
         return _flask_response(_batch(state, caller, fault, retry_after))
     query = {k: v for k, v in request.args.items()}
     return _flask_response(execute(state, request.method, "/" + path, query, caller,
-                                   _graph_base(), fault=fault, retry_after=retry_after))
+                                   _graph_base(), fault=fault, retry_after=retry_after,
+                                   headers={"Prefer": request.headers.get("Prefer", "")}))
 
 
 def _batch(state: SimState, caller: Caller, fault: str | None, retry_after: float
@@ -222,7 +224,9 @@ def _batch_part(state: SimState, caller: Caller, part: dict) -> dict:
     fault, retry_after = state.faults.draw(allow_drop=False)
     response = execute(state, str(part.get("method", "GET")).upper(), path,
                        dict(parse_qsl(split.query, keep_blank_values=True)), caller,
-                       _graph_base(), fault=fault, retry_after=retry_after, via_batch=True)
+                       _graph_base(), fault=fault, retry_after=retry_after, via_batch=True,
+                       headers={str(k): str(v) for k, v in (part.get("headers") or {}).items()
+                                if isinstance(part.get("headers"), dict)})
     body = response.body
     headers = dict(response.headers)
     if isinstance(body, bytes):
