@@ -17,7 +17,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from services.invoice_parse.extraction.currencies import exponent
@@ -76,10 +76,12 @@ class RateFileError(ValueError):
 
 
 def parse_ecb_csv(text: str) -> list[Rate]:
-    """Rows of the ECB's `eurofxref-hist.csv`: `Date,USD,JPY,...` with "N/A" gaps.
+    """Rows of the ECB's reference-rate files: `eurofxref-hist.csv` (ISO dates, "N/A"
+    gaps) and the one-day `eurofxref.csv` ("04 December 2026").
 
-    This is how production fills the table: the daily file from
-    https://www.ecb.europa.eu/stats/eurofxref/ is loaded with `coax rates load`.
+    This is how production fills the table: a daily job downloads the file from
+    https://www.ecb.europa.eu/stats/eurofxref/ (published around 16:00 CET) and runs
+    `coax rates load` with it; the first load takes the full history.
     """
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
@@ -90,10 +92,7 @@ def parse_ecb_csv(text: str) -> list[Rate]:
     for line_number, row in enumerate(reader, start=2):
         if not row or not row[0].strip():
             continue
-        try:
-            on = date.fromisoformat(row[0].strip())
-        except ValueError:
-            raise RateFileError(f"line {line_number}: {row[0]!r} is not a date") from None
+        on = _ecb_date(row[0].strip(), line_number)
         for currency, cell in zip(currencies, row[1:], strict=False):
             cell = cell.strip()
             if not currency or cell in ("", "N/A"):
@@ -105,3 +104,12 @@ def parse_ecb_csv(text: str) -> list[Rate]:
             if value > 0:
                 rates.append(Rate(currency, on, value))
     return rates
+
+
+def _ecb_date(text: str, line_number: int) -> date:
+    for parse in (date.fromisoformat, lambda t: datetime.strptime(t, "%d %B %Y").date()):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    raise RateFileError(f"line {line_number}: {text!r} is not a date")

@@ -140,6 +140,23 @@ def rates_for(uow: UnitOfWork, needs: set[tuple[str, date]]) -> RateTable:
     return RateTable(Rate(r.currency, r.rate_date, r.per_eur) for r in rows)
 
 
+def save_rates(uow: UnitOfWork, rates: list[Rate], source: str,
+               chunk: int = 5000) -> int:
+    """Insert or correct rates (reference data, no organization); returns rows written."""
+    rates = [r for r in rates if r.currency != "EUR"]
+    for start in range(0, len(rates), chunk):
+        part = rates[start:start + chunk]
+        uow.execute(
+            "insert into exchange_rates (currency, rate_date, per_eur, source) "
+            "select c, d, r, :source from unnest(cast(:currencies as text[]), "
+            "cast(:days as date[]), cast(:values as numeric[])) as t(c, d, r) "
+            "on conflict (currency, rate_date) do update set per_eur = excluded.per_eur, "
+            "source = excluded.source",
+            {"source": source, "currencies": [r.currency for r in part],
+             "days": [r.on.isoformat() for r in part], "values": [str(r.per_eur) for r in part]})
+    return len(rates)
+
+
 def replace_spend(uow: UnitOfWork, org_id: str, vendor_id: str, currency: str,
                   monthly: list[MonthlySpend], annualized: list[AnnualizedSpend]) -> None:
     key = {"org": org_id, "vendor": vendor_id, "org_currency": currency}
