@@ -44,7 +44,7 @@ def _context() -> tuple[Runtime, KekSource, SecretStore]:
 
 
 def _print(result: dict) -> int:
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result))   # one line: the last line of output, after any log lines
     return 0
 
 

@@ -7,12 +7,25 @@ back into the row no longer opens. Writers hold the connection lock (`lock_conne
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from shared.crypto import KeyRing, RecordContext, SealedRecord, open_record, rewrap, seal_record
+from shared.crypto import (
+    DecryptionError,
+    KeyRing,
+    RecordContext,
+    SealedRecord,
+    UnknownKeyVersion,
+    open_record,
+    rewrap,
+    seal_record,
+)
 from shared.db import UnitOfWork
+from shared.logs import log_fields
+
+log = logging.getLogger(__name__)
 
 REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a record kind)
 # One access token per connection covers every purpose its grant allows; the suffix
@@ -116,24 +129,35 @@ def shred_org(uow: UnitOfWork) -> int:
                        "where wrapped_dek is not null").rowcount
 
 
-def rewrap_records(uow: UnitOfWork, keyring: KeyRing, record_ids: list[str]) -> int:
+@dataclass(frozen=True)
+class RewrapOutcome:
+    moved: int
+    unreadable: int   # data key did not open: tampered, or wrapped by a foreign key
+
+
+def rewrap_records(uow: UnitOfWork, keyring: KeyRing, record_ids: list[str]) -> RewrapOutcome:
     """Re-wrap the data keys of these records (one organization) with the current KEK.
 
     The token ciphertext is copied through untouched and never decrypted. A record
     rewritten meanwhile (new generation) is skipped: its new key is already current.
+    A record whose data key does not open is left as it is and counted, so one bad
+    row never stops a rotation; handouts fail closed on it.
     """
     rows = uow.execute(f"select {_COLUMNS} from vault_tokens where id = any(cast(:ids as uuid[])) "
                        "and wrapped_dek is not null and kek_version <> :v",
                        {"ids": record_ids, "v": keyring.current_version}).all()
-    updates = []
+    updates, unreadable = [], 0
     for row in rows:
         token = from_row(row)
-        moved = rewrap(keyring, token.sealed, token.context())
+        try:
+            moved = rewrap(keyring, token.sealed, token.context())
+        except (DecryptionError, UnknownKeyVersion):
+            unreadable += 1
+            log.error("token record cannot be re-wrapped", extra=log_fields(record=token.id))
+            continue
         updates.append({"id": token.id, "g": token.generation, "v": moved.kek_version,
                         "dek": moved.wrapped_dek, "old": token.sealed.kek_version})
-    if not updates:
-        return 0
-    result = uow.execute(
-        "update vault_tokens set kek_version = :v, wrapped_dek = :dek "
-        "where id = :id and generation = :g and kek_version = :old", updates)
-    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(updates)
+    if updates:
+        uow.execute("update vault_tokens set kek_version = :v, wrapped_dek = :dek "
+                    "where id = :id and generation = :g and kek_version = :old", updates)
+    return RewrapOutcome(moved=len(updates), unreadable=unreadable)

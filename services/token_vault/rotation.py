@@ -33,32 +33,35 @@ def rotate_kek(runtime: Runtime, kek: KekSource, store: SecretStore) -> dict:
 
 def rewrap_all(runtime: Runtime, kek: KekSource, batch: int = REWRAP_BATCH) -> dict:
     ring = kek.reload()
+    older = [v for v in ring.versions if v != ring.current_version]
     started = time.perf_counter()
-    total = 0
-    while True:
+    moved = unreadable = 0
+    after = "00000000-0000-0000-0000-000000000000"
+    while older:
         with runtime.uow() as uow:
-            due = uow.execute("select org_id, record_id from vault_records_to_rewrap(:v, :n)",
-                              {"v": ring.current_version, "n": batch}).all()
+            due = uow.execute("select org_id, record_id from vault_records_to_rewrap("
+                              "cast(:versions as integer[]), cast(:after as uuid), :n)",
+                              {"versions": older, "after": after, "n": batch}).all()
         if not due:
             break
-        moved = 0
-        for org_id, rows in itertools.groupby(due, key=lambda row: str(row.org_id)):
+        after = str(due[-1].record_id)
+        by_org = sorted(due, key=lambda row: str(row.org_id))
+        for org_id, rows in itertools.groupby(by_org, key=lambda row: str(row.org_id)):
             ids = [str(row.record_id) for row in rows]
             with runtime.uow(org_id) as uow:
-                count = records.rewrap_records(uow, ring, ids)
+                outcome = records.rewrap_records(uow, ring, ids)
                 uow.audit(runtime.service.name, "kek.rewrapped",
-                          f"{keys.KEK_SECRET}:{ring.current_version}", {"records": count})
+                          f"{keys.KEK_SECRET}:{ring.current_version}",
+                          {"records": outcome.moved, "unreadable": outcome.unreadable})
                 uow.commit()
-            moved += count
-        total += moved
-        if moved == 0:   # only records rewritten under our feet remain; next run takes them
-            break
+            moved += outcome.moved
+            unreadable += outcome.unreadable
     seconds = time.perf_counter() - started
-    summary = {"rewrapped": total, "to_version": ring.current_version,
+    summary = {"rewrapped": moved, "unreadable": unreadable, "to_version": ring.current_version,
                "seconds": round(seconds, 3),
-               "records_per_s": round(total / seconds, 1) if total and seconds else None}
+               "records_per_s": round(moved / seconds, 1) if moved and seconds else None}
     runtime.audit_system("kek.rewrap_finished", f"{keys.KEK_SECRET}:{ring.current_version}",
-                               summary)
+                         summary)
     return summary
 
 

@@ -61,12 +61,15 @@ language sql stable security definer set search_path = public as $$
     select org_id from connections where id = p_connection
 $$;
 
-create function vault_records_to_rewrap(p_current integer, p_limit integer)
+-- Records wrapped by one of the given (older) KEK versions: the rewrap job names the
+-- versions its key ring holds, so a record under a version it lacks is never touched.
+-- Paged by record id (`p_after`), so a record that cannot be moved is passed, not retried.
+create function vault_records_to_rewrap(p_versions integer[], p_after uuid, p_limit integer)
 returns table (org_id uuid, record_id uuid)
 language sql stable security definer set search_path = public as $$
     select org_id, id from vault_tokens
-    where wrapped_dek is not null and kek_version <> p_current
-    order by org_id, id
+    where wrapped_dek is not null and kek_version = any(p_versions) and id > p_after
+    order by id
     limit p_limit
 $$;
 
@@ -92,7 +95,7 @@ language sql stable security definer set search_path = public as $$
 $$;
 """
 
-HELPERS = ("vault_connection_org(uuid)", "vault_records_to_rewrap(integer, integer)",
+HELPERS = ("vault_connection_org(uuid)", "vault_records_to_rewrap(integer[], uuid, integer)",
            "vault_kek_usage()", "vault_refresh_due(integer)")
 
 
