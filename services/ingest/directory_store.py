@@ -46,7 +46,29 @@ def apply_page(uow: UnitOfWork, connection_id: str,
 
 def _upsert_users(uow: UnitOfWork, connection_id: str, users: Sequence[DirectoryUser],
                   now: datetime) -> None:
-    columns = {
+    """New users are inserted; known ones get the properties their item carried (a delta
+    item may leave unchanged properties out). Items are grouped by the properties they carry:
+    in practice one group per page."""
+    groups: dict[frozenset[str], list[DirectoryUser]] = {}
+    for user in users:
+        groups.setdefault(user.present, []).append(user)
+    for present, group in groups.items():
+        updates = "".join(f"{column} = excluded.{column}, " for column in sorted(present))
+        uow.execute(
+            "insert into directory_users (org_id, connection_id, user_id, display_name, "
+            "user_principal_name, mail, job_title, department, account_enabled, "
+            "first_synced_at, updated_at) "
+            "select cast(:org as uuid), cast(:c as uuid), u.*, :now, :now from unnest("
+            "cast(:ids as uuid[]), cast(:names as text[]), cast(:upns as text[]), "
+            "cast(:mails as text[]), cast(:titles as text[]), cast(:departments as text[]), "
+            "cast(:enabled as boolean[])) as u "
+            f"on conflict (org_id, connection_id, user_id) do update set {updates}"
+            "removed_at = null, updated_at = excluded.updated_at",
+            {"org": uow.org_id, "c": connection_id, "now": now, **_columns(group)})
+
+
+def _columns(users: Sequence[DirectoryUser]) -> dict[str, list]:
+    return {
         "ids": [u.user_id for u in users],
         "names": [u.display_name for u in users],
         "upns": [u.user_principal_name for u in users],
@@ -55,21 +77,6 @@ def _upsert_users(uow: UnitOfWork, connection_id: str, users: Sequence[Directory
         "departments": [u.department for u in users],
         "enabled": [u.account_enabled for u in users],
     }
-    uow.execute(
-        "insert into directory_users (org_id, connection_id, user_id, display_name, "
-        "user_principal_name, mail, job_title, department, account_enabled, first_synced_at, "
-        "updated_at) "
-        "select cast(:org as uuid), cast(:c as uuid), u.*, :now, :now from unnest("
-        "cast(:ids as uuid[]), cast(:names as text[]), cast(:upns as text[]), "
-        "cast(:mails as text[]), cast(:titles as text[]), cast(:departments as text[]), "
-        "cast(:enabled as boolean[])) as u "
-        "on conflict (org_id, connection_id, user_id) do update set "
-        "display_name = excluded.display_name, "
-        "user_principal_name = excluded.user_principal_name, mail = excluded.mail, "
-        "job_title = excluded.job_title, department = excluded.department, "
-        "account_enabled = excluded.account_enabled, removed_at = null, "
-        "updated_at = excluded.updated_at",
-        {"org": uow.org_id, "c": connection_id, "now": now, **columns})
 
 
 def _save_position(uow: UnitOfWork, connection_id: str, *, next_link: str | None,

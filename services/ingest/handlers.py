@@ -15,7 +15,7 @@ from services.ingest.progress import OutOfTime, SyncContext
 from services.ingest.sync import Connection, GraphSources, SyncOutcome, run_steps
 from shared.catalog import Catalog
 from shared.db import UnitOfWork, UnitOfWorkFactory
-from shared.graph import GraphAuthError, GraphClient
+from shared.graph import Backoff, GraphAuthError, GraphClient
 from shared.logs import log_fields
 from shared.messaging.contracts import SyncRequested
 from shared.vault_client import VaultRefused, VaultTokenProvider
@@ -40,6 +40,7 @@ class SyncDeps:
     clock: Callable[[], datetime]
     budget_s: float
     http_session: Callable[[], requests.Session] | None = None   # tests: trust a simulator
+    graph_backoff: Backoff | None = None
 
     def sources(self, connection_id: str) -> GraphSources:
         """Graph clients for this sync only, one per token purpose."""
@@ -53,7 +54,8 @@ class SyncDeps:
     def _client(self, connection_id: str, purpose: str) -> GraphClient:
         tokens = VaultTokenProvider(self.vault_url or "", connection_id, purpose, caller="ingest")
         session = self.http_session() if self.http_session else None
-        return GraphClient(tokens, base_url=self.graph_base_url, session=session)
+        return GraphClient(tokens, base_url=self.graph_base_url, session=session,
+                           backoff=self.graph_backoff)
 
 
 def request_syncs(uow_factory: UnitOfWorkFactory, reason: str = "schedule") -> dict:

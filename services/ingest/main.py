@@ -12,6 +12,7 @@ from flask import Flask
 
 from services.ingest import handlers
 from shared.catalog import load_catalog
+from shared.graph import Backoff
 from shared.messaging.contracts import SyncRequested
 from shared.runtime import bootstrap
 from shared.web import outbox_relay_route, push_route, scheduler_route, service_app
@@ -26,6 +27,7 @@ class IngestOptions:
     # deadline with room for the final commit and publishing.
     sync_budget_s: float = 420.0
     http_session: Callable[[], requests.Session] | None = None
+    graph_backoff: Backoff | None = None          # tests: millisecond backoff
 
 
 def create_app(env=None, *, options: IngestOptions | None = None, **overrides) -> Flask:
@@ -34,7 +36,8 @@ def create_app(env=None, *, options: IngestOptions | None = None, **overrides) -
     deps = handlers.SyncDeps(
         uow_factory=runtime.uow, catalog=load_catalog(), vault_url=runtime.settings.vault_url,
         graph_base_url=runtime.settings.graph_base_url, clock=options.clock,
-        budget_s=options.sync_budget_s, http_session=options.http_session)
+        budget_s=options.sync_budget_s, http_session=options.http_session,
+        graph_backoff=options.graph_backoff)
     app = service_app(runtime)
     scheduler_route(app, runtime, "/cron/sync", lambda: handlers.request_syncs(runtime.uow))
     push_route(app, runtime, "/push/sync-requested",

@@ -22,6 +22,13 @@ class MalformedRecord(ValueError):
     """A Graph record lacks a field we need or carries one we cannot read."""
 
 
+# Graph property -> our column. A property missing from a delta item is unchanged (Graph
+# may send changed properties only); a property sent as null was cleared.
+DIRECTORY_COLUMNS = {"displayName": "display_name", "userPrincipalName": "user_principal_name",
+                     "mail": "mail", "jobTitle": "job_title", "department": "department",
+                     "accountEnabled": "account_enabled"}
+
+
 @dataclass(frozen=True)
 class DirectoryUser:
     user_id: str
@@ -31,6 +38,7 @@ class DirectoryUser:
     job_title: str | None
     department: str | None
     account_enabled: bool | None
+    present: frozenset[str] = frozenset(DIRECTORY_COLUMNS.values())  # columns the item carried
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ def directory_change(record: dict) -> DirectoryUser | DirectoryRemoval:
         job_title=_text(record, "jobTitle"),
         department=_text(record, "department"),
         account_enabled=enabled,
+        present=frozenset(column for name, column in DIRECTORY_COLUMNS.items()
+                          if name in record),
     )
 
 
