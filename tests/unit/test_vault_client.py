@@ -33,17 +33,25 @@ class ScriptedVault:
 
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
 
     def stop(self):
         self._server.shutdown()
 
 
-@pytest.fixture()
-def vault():
+@pytest.fixture(scope="module")
+def scripted_vault():
     scripted = ScriptedVault()
     yield scripted
     scripted.stop()
+
+
+@pytest.fixture()
+def vault(scripted_vault):
+    scripted_vault.answers.clear()
+    scripted_vault.requests.clear()
+    return scripted_vault
 
 
 class Clock:
