@@ -174,7 +174,7 @@ def test_documented_signin_throttle_is_waited_out(m365sim, providers):
 
 
 def test_directory_token_bucket_is_waited_out(m365sim, providers):
-    m365sim.set_limits(directory_units=4, window_scale=0.02)
+    m365sim.set_limits(directory_units=2, window_scale=0.05)  # 2 units, refilled 4 per s
     sleep = RecordingSleep(real=True)
     users = list(_client(m365sim, providers[0], sleep).list_users(["displayName"], page_size=2))
     assert len(users) == len({u["id"] for u in users}) == len(_truth(m365sim)["users"])
