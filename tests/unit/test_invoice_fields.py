@@ -276,3 +276,9 @@ def test_three_decimal_and_zero_decimal_currencies_keep_their_minor_units():
     assert kwd.to_json_dict()["total"] == "1.250"
     jpy = extract_from_text("Invoice no. 7782\nDate: 2024-05-01\nTotal due   ¥12,800")
     assert (jpy.total_minor, jpy.currency, jpy.to_json_dict()["total"]) == (12800, "JPY", "12800")
+
+
+def test_number_on_its_own_line_after_a_bare_title():
+    fields = extract_from_text("INVOICE\n#A-1002\nDate: 2024-01-02\nTotal  $5.00")
+    assert fields.invoice_number == "A-1002"
+    assert (fields.total_minor, fields.invoice_date) == (500, date(2024, 1, 2))

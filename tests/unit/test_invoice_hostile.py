@@ -11,7 +11,7 @@ import zlib
 import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject, StreamObject
+from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 from services.invoice_parse.extraction import (
     InvoiceRejected,
@@ -53,6 +53,31 @@ def flate_bomb(inflated_bytes: int) -> bytes:
     chunk = b" " * (1 << 20)
     data = b"".join(compressor.compress(chunk) for _ in range(inflated_bytes >> 20))
     stream._data = data + compressor.flush()
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def slow_pdf(text_objects: int) -> bytes:
+    """A valid page drawing `text_objects` separate words: legal, but slow to lay out."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=600, height=800)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    fonts = DictionaryObject({NameObject("/F1"): writer._add_object(font)})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
+    operators = b"".join(
+        b"BT /F1 9 Tf %d %d Td (w%d) Tj ET\n" % (i % 500, i % 700, i) for i in range(text_objects)
+    )
+    stream = StreamObject()
+    stream._data = zlib.compress(operators)
     stream[NameObject("/Filter")] = NameObject("/FlateDecode")
     page[NameObject("/Contents")] = writer._add_object(stream)
     out = io.BytesIO()
@@ -123,7 +148,7 @@ def test_oversized_file_is_refused_before_parsing():
 
 
 def test_slow_document_hits_the_time_limit():
-    reason, seconds = rejection(invoice_pdf(pages=15), Limits(timeout_seconds=0.01))
+    reason, seconds = rejection(slow_pdf(100_000), Limits(timeout_seconds=0.2))
     assert reason == "timeout"
     assert seconds < FAST_SECONDS
 
@@ -146,7 +171,7 @@ def test_one_worker_survives_hostile_documents_and_keeps_serving():
         assert extract_invoice(good, worker=worker).total_minor == 11900
         for hostile, reason, limits in (
             (flate_bomb(inflated_bytes=64 << 20), "decompression_bomb", None),
-            (invoice_pdf(pages=15), "timeout", Limits(timeout_seconds=0.01)),
+            (slow_pdf(100_000), "timeout", Limits(timeout_seconds=0.2)),
             (encrypted(good, user_password="s3cret"), "encrypted", None),
         ):
             with pytest.raises(InvoiceRejected) as caught:

@@ -3,6 +3,8 @@ twins (same offsets), the guessed language, and label hits with vetoes applied."
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -28,22 +30,31 @@ class Document:
     def __init__(self, text: str) -> None:
         self.lines = [line.translate(_SPACES).rstrip() for line in text.splitlines()]
         self.folded = [fold_keep_length(line) for line in self.lines]
-        self.language = guess_language("\n".join(self.folded))
+        # One string for whole-document scans (one regex pass instead of one per line),
+        # with each line's offset in it to map matches back.
+        self.folded_text = "\n".join(self.folded)
+        self.line_starts = list(itertools.accumulate((len(f) + 1 for f in self.folded), initial=0))
+        self.language = guess_language(self.folded_text)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """(line, column) of an offset in folded_text."""
+        line = bisect.bisect_right(self.line_starts, offset) - 1
+        return line, offset - self.line_starts[line]
 
     def label_hits(self, tiers: dict[int, re.Pattern], negative: re.Pattern) -> list[LabelHit]:
         """Positive label matches, best tier first then document order, minus any that a
         negative label overlaps. Overlapping positive matches keep the higher tier."""
+        text = self.folded_text
+        blocked = [m.span() for m in negative.finditer(text)]
         hits = []
-        for index, folded in enumerate(self.folded):
-            vetoes = [m.span() for m in negative.finditer(folded)]
-            taken: list[tuple[int, int]] = []
-            for tier in sorted(tiers, reverse=True):
-                for match in tiers[tier].finditer(folded):
-                    span = match.span()
-                    if any(_overlaps(span, other) for other in vetoes + taken):
-                        continue
-                    taken.append(span)
-                    hits.append(LabelHit(index, span[0], span[1], tier))
+        for tier in sorted(tiers, reverse=True):
+            for match in tiers[tier].finditer(text):
+                span = match.span()
+                if any(_overlaps(span, other) for other in blocked):
+                    continue
+                blocked.append(span)  # a lower tier may not reuse these words
+                line, column = self.position(span[0])
+                hits.append(LabelHit(line, column, column + span[1] - span[0], tier))
         return sorted(hits, key=lambda h: (-h.tier, h.line, h.start))
 
     def region_after(self, hit: LabelHit, boundaries: list[re.Pattern]) -> tuple[int, int]:

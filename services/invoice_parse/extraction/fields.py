@@ -139,15 +139,17 @@ _TIER_OF_GROUP = {"tier3": 3, "bare": 2, "weak": 1}
 def find_invoice_number(doc: Document) -> tuple[LabelHit | None, str | None]:
     """The best-labelled document number, and the label hit it came from."""
     found: list[tuple[LabelHit, str]] = []
-    pattern = labels.number_label()
-    for index, folded in enumerate(doc.folded):
-        for match in pattern.finditer(folded):
-            hit = LabelHit(index, match.start(), match.end(), _TIER_OF_GROUP[match.lastgroup])
-            value = _number_token(doc.lines[index][match.end() :], doc)
-            if value is None:
-                value = _number_token(value_below(doc.lines, index, match.start()) or "", doc)
-            if value is not None:
-                found.append((hit, value))
+    for match in labels.number_label().finditer(doc.folded_text):
+        index, start = doc.position(match.start())
+        end = start + match.end() - match.start()
+        if end > len(doc.lines[index]):
+            continue  # the separators ran into the next line
+        hit = LabelHit(index, start, end, _TIER_OF_GROUP[match.lastgroup])
+        value = _number_token(doc.lines[index][end:], doc)
+        if value is None:
+            value = _number_token(value_below(doc.lines, index, start) or "", doc)
+        if value is not None:
+            found.append((hit, value))
     if not found:
         return None, None
     return min(found, key=lambda f: (-f[0].tier, f[0].line, f[0].start))

@@ -140,9 +140,11 @@ def number_label() -> re.Pattern:
     compounds = _alternation(NUMBER_COMPOUNDS)
     words = NUMBER_WORDS
     suffix = _NUMBER_SUFFIX
-    separators = r"\s*(?:[:.]\s*)?(?:#\s*)?(?:[:.]\s*)?"
+    # Separators stay on the label's line: a value is never taken from the next line here.
+    separators = r"[ \t]*(?:[:.][ \t]*)?(?:#[ \t]*)?(?:[:.][ \t]*)?"
     return re.compile(
-        rf"(?:(?<![\w])(?P<tier3>(?:{compounds})|(?:{words})\s*-?\s*(?:{suffix})(?![a-z]))"
+        rf"(?:(?<![\w])(?P<tier3>(?:{compounds})|(?:{words})[ \t]*-?[ \t]*(?:{suffix})(?![a-z]))"
         rf"|(?<![\w])(?P<bare>{BARE_NUMBER_WORDS})(?![\w])(?!\s*(?:{_NOT_A_NUMBER_AFTER})(?![\w]))"
-        rf"|(?P<weak>(?<![\w])(?:{NUMBER_WEAK})(?![\w])|^\s*#|(?<=\s\s)#)){separators}"
+        rf"|(?P<weak>(?<![\w])(?:{NUMBER_WEAK})(?![\w])|^[ \t]*#|(?<=\s\s)#)){separators}",
+        re.MULTILINE,
     )

@@ -1,18 +1,18 @@
 """PDF bytes -> text, in memory, under hard limits.
 
-pypdf cannot be interrupted from another thread, and a crafted file can make it spin or
-allocate without bound. So parsing runs in a worker process (forked from a small
-forkserver, never from the service process itself, whose gRPC and logging threads make a
-plain fork unsafe). The parent waits at most the time limit per document and kills the
-worker after; a new one starts for the next document. The worker also caps its own
-address space and pypdf's decompression budgets. Documents travel over a pipe; nothing
-is written to disk. A long-lived worker serves many documents, so a document costs no
-process start (measured by the benchmark).
+Parsers cannot be interrupted from another thread, and a crafted file can make one spin,
+allocate without bound or crash (PDFium is C++). So parsing runs in a worker process,
+forked from a small forkserver (never from the service process itself, whose gRPC and
+logging threads make a plain fork unsafe). The parent waits at most the time limit per
+document and kills the worker after; a new one starts for the next document. The worker
+caps its own address space, and pypdf checks structure and decompression budgets before
+PDFium reads the text (pdf_gate, pdf_layout). Documents travel over a pipe; nothing is
+written to disk. A long-lived worker serves many documents, so a document costs no
+process start (the benchmark measures what the isolation costs).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import multiprocessing
 import resource
@@ -21,6 +21,8 @@ from functools import cache
 from multiprocessing.connection import Connection
 
 from services.invoice_parse.extraction.limits import DEFAULT_LIMITS, InvoiceRejected, Limits
+from services.invoice_parse.extraction.pdf_gate import open_checked, pypdf_text
+from services.invoice_parse.extraction.pdf_layout import pdfium_available, pdfium_text
 
 _PDF_MAGIC = b"%PDF-"
 # Real PDFs may carry a little junk before the header; readers accept it within 1 KiB.
@@ -121,7 +123,7 @@ def check_envelope(pdf_bytes: bytes, limits: Limits) -> None:
 def _process_context() -> multiprocessing.context.BaseContext:
     # Cached so the forkserver (and its preloaded pypdf) is started once per process.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pypdf", __name__])
+    context.set_forkserver_preload(["pypdf", "pypdfium2", __name__])
     return context
 
 
@@ -165,62 +167,20 @@ def _cap_memory(max_bytes: int) -> None:
 
 
 def extract_text_unguarded(pdf_bytes: bytes, limits: Limits) -> str:
-    """The extraction itself, with pypdf's own budgets but no time limit: only call it in
-    a process that may be killed (the child above), or on trusted test input."""
-    import pypdf
-    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
-
-    budget = limits.max_stream_bytes
-    with pypdf.apply_configuration(
-        zlib_maximum_output_length=budget,
-        lzw_maximum_output_length=budget,
-        run_length_maximum_output_length=budget,
-        array_based_stream_maximum_output_length=budget,
-        maximum_declared_stream_length=budget,
-        stream_decoding_work_maximum_length=budget * 4,
-        image_maximum_buffer_size=budget,
-    ):
-        try:
-            reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
-            _unlock(reader)
-            page_count = len(reader.pages)
-            if page_count > limits.max_pages:
-                raise InvoiceRejected("too_many_pages", f"{page_count} > {limits.max_pages}")
-            return _pages_text(reader, limits.max_chars)
-        except LimitReachedError as exc:
-            raise InvoiceRejected("decompression_bomb", str(exc)[:200]) from exc
-        except FileNotDecryptedError as exc:
-            raise InvoiceRejected("encrypted", "needs a password") from exc
-        except PdfReadError as exc:
-            raise InvoiceRejected("malformed", str(exc)[:200]) from exc
+    """The extraction itself: pypdf's structural checks, then PDFium's fast layout text
+    (pypdf's own text where PDFium is not installed). No time limit here: only call it
+    in a process that may be killed (the worker above), or on trusted test input."""
+    reader, password = open_checked(pdf_bytes, limits)
+    if pdfium_available():
+        return _pdfium_or_malformed(pdf_bytes, password, limits.max_chars)
+    return pypdf_text(reader, limits.max_chars)
 
 
-def _unlock(reader) -> None:
-    """Many invoices are 'encrypted' with an empty user password (print/copy restrictions
-    only); those open. A real password means we cannot read it."""
-    if reader.is_encrypted:
-        try:
-            opened = reader.decrypt("")
-        except Exception as exc:  # noqa: BLE001 - unsupported algorithm counts as locked
-            raise InvoiceRejected("encrypted", type(exc).__name__) from exc
-        if not opened:
-            raise InvoiceRejected("encrypted", "needs a password")
+def _pdfium_or_malformed(pdf_bytes: bytes, password: str | None, max_chars: int) -> str:
+    import pypdfium2 as pdfium
 
-
-def _pages_text(reader, max_chars: int) -> str:
-    from pypdf.errors import LimitReachedError
-
-    parts: list[str] = []
-    total = 0
-    for page in reader.pages:
-        try:
-            text = page.extract_text(extraction_mode="layout")
-        except LimitReachedError:
-            raise
-        except Exception:  # noqa: BLE001 - layout mode trips on some fonts; plain still reads
-            text = page.extract_text()
-        parts.append(text)
-        total += len(text)
-        if total >= max_chars:
-            break  # enough: totals sit on the first pages, and more text only costs time
-    return "\n".join(parts)[:max_chars]
+    try:
+        return pdfium_text(pdf_bytes, password, max_chars)
+    except pdfium.PdfiumError as exc:
+        reason = "encrypted" if "password" in str(exc).lower() else "malformed"
+        raise InvoiceRejected(reason, str(exc)[:200]) from exc

@@ -40,6 +40,7 @@ class VendorMatcher:
                 if len(key) >= 3:
                     self._by_name.setdefault(key, vendor.id)
         self._longest_name = max((k.count(" ") + 1 for k in self._by_name), default=0)
+        self._first_words = {key.split(" ", 1)[0] for key in self._by_name}
 
     def match(self, text: str, vendor_hint: str | None = None) -> str | None:
         """Catalog id of the vendor the text names best; the hint when it names none."""
@@ -63,6 +64,8 @@ class VendorMatcher:
                     if parent in self._by_domain:
                         yield self._by_domain[parent], position, _DOMAIN_WEIGHT
                         break
+            if word not in self._first_words:
+                continue
             for length in range(1, self._longest_name + 1):
                 key = " ".join(w for w, _ in words[index : index + length])
                 if key in self._by_name:
