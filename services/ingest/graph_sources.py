@@ -30,8 +30,8 @@ def delta_pages(client: GraphClient, resume_link: str | None) -> Iterator[Page]:
     yield from _pages(client, body, PREFER_LARGE_PAGES)
 
 
-def sign_in_pages(client: GraphClient, window: Window, resume_link: str | None
-                  ) -> Iterator[Page]:
+def sign_in_pages(client: GraphClient, window: Window, resume_link: str | None,
+                  page_size: int = SIGN_IN_PAGE) -> Iterator[Page]:
     """Sign-ins with window.start <= createdDateTime < window.end (Graph: newest first)."""
     if resume_link:
         body = client.get_json(resume_link)
@@ -39,7 +39,7 @@ def sign_in_pages(client: GraphClient, window: Window, resume_link: str | None
         body = client.get_json("auditLogs/signIns", {
             "$filter": f"createdDateTime ge {graph_time(window.start)} and "
                        f"createdDateTime lt {graph_time(window.end)}",
-            "$top": str(SIGN_IN_PAGE)})
+            "$top": str(page_size)})
     yield from _pages(client, body, None)
 
 
