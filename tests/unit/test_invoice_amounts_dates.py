@@ -31,6 +31,8 @@ from services.invoice_parse.extraction.subject import parse_subject
         ("A$99.95", 9995, "AUD"),
         ("Rs 1939", 193900, "INR"),
         ("€ -9,32", -932, "EUR"),
+        ("-$5.00", -500, "USD"),
+        ("-9,32 €", -932, "EUR"),
         ("1,234 USD", 123400, "USD"),
         ("0,5 €", 50, "EUR"),
     ],

@@ -18,7 +18,9 @@ _NUMBER = re.compile(
     r"(?![\w/]|\s?%)"
 )
 # Layout text may put the currency in its own column: any run of spaces may separate it.
-_MARKER_BEFORE = re.compile(rf"(?P<marker>{MARKER})\s*(?P<sign>[-−])?\s?$")
+_MARKER_BEFORE = re.compile(
+    rf"(?P<outer_sign>(?<![\w.,])[-−])?(?P<marker>{MARKER})\s*(?P<sign>[-−])?\s?$"
+)
 _MARKER_AFTER = re.compile(rf"^\s?(?P<marker>{MARKER})(?![A-Za-z])")
 
 _NARROW_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
@@ -117,7 +119,10 @@ def find_amounts(line: str, language: str | None = None) -> list[AmountMatch]:
             value, has_decimals = interpret_number(raw, three_decimals=exponent(currency) == 3)
         except AmountError:
             continue
-        negative = bool(match.group("sign")) or bool(before and before.group("sign"))
+        # "-9,32 €", "€ -9,32" and "-$9.32" are all negative.
+        negative = bool(match.group("sign")) or bool(
+            before and (before.group("sign") or before.group("outer_sign"))
+        )
         found.append(
             AmountMatch(
                 start=match.start(),
