@@ -27,8 +27,9 @@ def request_mailbox_scans(ctx: SyncContext, scope: Sequence[str] | None,
                          r.removed_at is not None, r.mail_scan_requested_until) for r in rows]
     due = scans_due(mailboxes, scope, ctx.now)
     for start in range(0, len(due), BATCH):
+        if start:
+            ctx.check_time()
         _emit_batch(ctx, due[start:start + BATCH], sync_id)
-        ctx.check_time()
     return len(due)
 
 

@@ -12,7 +12,7 @@ import base64
 import json
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -44,19 +44,37 @@ def vault(stack, sim):
         yield running
 
 
+class RecordingPublisher:
+    """Google Pub/Sub is the outer edge here: events are kept for the test to look at (and
+    are not pushed to services other tests may be running on the topology's ports)."""
+
+    def __init__(self):
+        self.published: list[tuple[str, dict]] = []
+
+    def publish(self, topic: str, data: bytes, attributes: dict[str, str]) -> str:
+        self.published.append((topic, json.loads(data)))
+        return str(len(self.published))
+
+    def events(self, topic: str) -> list[dict]:
+        return [payload["data"] for t, payload in self.published if t == topic]
+
+
 @contextmanager
-def ingest_service(stack, sim, vault):
+def ingest_service(stack, sim, vault, budget_s: float = 420.0, publisher=None):
     options = IngestOptions(clock=lambda: ANCHOR_TIME, http_session=sim.session,
-                            graph_backoff=Backoff(base_s=0.01, cap_s=0.05))
+                            graph_backoff=Backoff(base_s=0.01, cap_s=0.05),
+                            sync_budget_s=budget_s)
     env = {"COAX_VAULT_URL": vault.url, "COAX_GRAPH_URL": sim.graph_url}
     with running_service(stack, "ingest", create_app, extra_env=env, port=free_port(),
-                         options=options) as service:
+                         options=options, publisher=publisher or RecordingPublisher()
+                         ) as service:
         yield service
 
 
-def push_sync(service, org_id: str, connection_id: str) -> requests.Response:
-    event = SyncRequested(org_id=org_id, connection_id=connection_id, reason="manual",
-                          requested_at=datetime.now(UTC).isoformat())
+def push_sync(service, org_id: str, connection_id: str, reason: str = "manual",
+              requested_at: str | None = None) -> requests.Response:
+    event = SyncRequested(org_id=org_id, connection_id=connection_id, reason=reason,
+                          requested_at=requested_at or datetime.now(UTC).isoformat())
     envelope = {"subscription": "projects/coax-local/subscriptions/ingest-sync-requested",
                 "message": {"data": base64.b64encode(json.dumps(event.to_payload()).encode())
                             .decode(), "attributes": event.attributes(str(uuid.uuid4())),
@@ -205,3 +223,29 @@ def test_sync_reproduces_the_truth_under_injected_throttling_and_errors(stack, o
         sim.set_faults()
     assert faults.get("error", 0) > 0 and faults.get("throttle:Injected", 0) > 0
     assert_matches_truth(owner, sim, tenant.tenant_id, org_id, connection_id)
+
+
+def test_a_sync_longer_than_its_budget_continues_in_slices_until_done(stack, owner, sim, vault):
+    tenant = sim.tenants[0]
+    org_id, connection_id = connect_tenant(stack, owner, sim, tenant.tenant_id, vault=vault,
+                                           org_name="Northwind in slices")
+    publisher = RecordingPublisher()
+    with ingest_service(stack, sim, vault, budget_s=0.0, publisher=publisher) as ingest:
+        event = {"reason": "manual", "requested_at": datetime.now(UTC).isoformat()}
+        for _slice in range(30):
+            assert push_sync(ingest, org_id, connection_id, **event).status_code == 204
+            continuations = [e for e in publisher.events("sync-requested")
+                             if e["reason"] == "continue"]
+            if not sync_runs(owner, connection_id):
+                event = {"reason": "continue", "requested_at": continuations[-1]["requested_at"]}
+                continue
+            break
+    assert len(continuations) > 2
+    assert sync_runs(owner, connection_id) == ["succeeded"]
+    assert_matches_truth(owner, sim, tenant.tenant_id, org_id, connection_id,
+                         saw_removals=False)
+    scans = publisher.events("mailbox-scan-requested")
+    enabled = [u for u in tenant_truth(sim, tenant.tenant_id)["users"] if u["accountEnabled"]]
+    assert sorted(s["mailbox_id"] for s in scans) == sorted(u["id"] for u in enabled)
+    assert {(s["window_start_at"], s["window_end_at"]) for s in scans} == {
+        ((ANCHOR_TIME - timedelta(days=180)).isoformat(), ANCHOR_TIME.isoformat())}
