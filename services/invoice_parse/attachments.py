@@ -2,8 +2,9 @@
 vault for the `mail_attachments` purpose only (invoice-parse may ask for nothing else).
 
 Graph's answers are sorted here into what the handler can act on:
-- 403 / 401-after-refresh / the vault saying the connection needs consent: the grant
-  does not cover attachments (any more); the subject's facts are still kept;
+- 403 / 401-after-refresh / the vault saying the connection needs consent or refusing
+  the purpose: the grant does not cover attachments (any more); the subject's facts are
+  still kept, with the reason;
 - 404: the message was deleted or moved since email-scan saw it;
 - an attachment larger than the cap: refused as `too_large` without reading past it;
 - throttling, 5xx, an unreachable vault: raised as they are, so Pub/Sub retries.
@@ -31,7 +32,7 @@ from shared.graph import (
 )
 from shared.identity.oidc import IdTokenSource
 from shared.settings import Settings
-from shared.vault_client import ConnectionNeedsConsentError, VaultTokenProvider
+from shared.vault_client import ConnectionNeedsConsentError, VaultRefused, VaultTokenProvider
 
 PURPOSE = "mail_attachments"
 CALLER = "invoice-parse"
@@ -89,6 +90,10 @@ def _unavailable_as_reason():
         raise AttachmentsUnavailable("forbidden") from None
     except ConnectionNeedsConsentError:
         raise AttachmentsUnavailable("needs_consent") from None
+    except VaultRefused:
+        # The vault will not give this service attachment tokens for this connection
+        # (a purpose or caller it does not allow): asking again will not change that.
+        raise AttachmentsUnavailable("vault_refused") from None
 
 
 def _meta(item: dict) -> AttachmentMeta:
