@@ -35,17 +35,13 @@ def hand_out(vault: Vault, caller: str, body: object) -> dict:
     """`POST /v1/access-token`: an access token for an allowed caller and purpose."""
     connection_id = _uuid_field(body, "connection_id")
     purpose = _text_field(body, "purpose")
-    org_id = _org_of(vault, connection_id)
+    org_id = None
     try:
-        policy.check_caller_purpose(vault.callers, caller, purpose)
-    except policy.PolicyRefusal as refusal:
-        _audit_refusal(vault, org_id, caller, connection_id, purpose, refusal.code)
-        raise VaultRefusal(403, refusal.code, refusal.detail) from None
-    if org_id is None:
-        _audit_refusal(vault, None, caller, connection_id, purpose, "unknown_connection")
-        raise VaultRefusal(404, "unknown_connection", "no such connection")
-    try:
-        return _hand_out_in_org(vault, caller, org_id, connection_id, purpose)
+        with vault.runtime.uow() as uow:
+            org_id = connections.org_of(uow, connection_id)
+            if org_id is not None:
+                uow.set_org(org_id)
+            return _hand_out_in_org(vault, uow, caller, org_id, connection_id, purpose)
     except (DecryptionError, UnknownKeyVersion) as error:
         # The transaction was rolled back; the failure is recorded in a new one.
         _integrity_failure(vault, org_id, connection_id, type(error).__name__)
@@ -53,37 +49,38 @@ def hand_out(vault: Vault, caller: str, body: object) -> dict:
                            "the stored token failed its integrity check") from None
 
 
-def _hand_out_in_org(vault: Vault, caller: str, org_id: str, connection_id: str,
+def _hand_out_in_org(vault: Vault, uow, caller: str, org_id: str | None, connection_id: str,
                      purpose: str) -> dict:
-    with vault.runtime.uow(org_id) as uow:
+    try:
+        policy.check_caller_purpose(vault.callers, caller, purpose)
+        if org_id is None:
+            raise policy.PolicyRefusal("unknown_connection", "no such connection")
         connection = connections.load(uow, connection_id)
         _require_usable(connection)
-        try:
-            policy.check_grant_serves(purpose, connection.mode, connection.permissions)
-        except policy.PolicyRefusal as refusal:
-            uow.audit(caller, "token.refused", connection_id,
-                      {"purpose": purpose, "reason": refusal.code})
-            uow.commit()
-            raise VaultRefusal(403, refusal.code, refusal.detail) from None
-        try:
-            token = tokens.current_access_token(vault, uow, connection)
-        except GrantInvalid as error:
-            _needs_consent(vault, uow, connection, error.reason)
-            uow.commit()
-            raise VaultRefusal(409, "needs_consent", "the organization's consent was revoked or "
-                                                     "expired; an admin must reconnect") from None
-        except MicrosoftUnavailable as error:
-            log.warning("refresh failed", extra=log_fields(connection=connection_id,
-                                                           reason=str(error)))
-            raise VaultRefusal(503, "microsoft_unavailable",
-                               "Microsoft's identity platform is unavailable; retry later"
-                               ) from None
-        except RecordShredded:
-            raise VaultRefusal(410, "shredded", "the connection's tokens were destroyed") from None
-        uow.audit(caller, "token.handout", connection_id,
-                  {"purpose": purpose, "refreshed": token.refreshed,
-                   "expires_in": token.expires_in})
+        policy.check_grant_serves(purpose, connection.mode, connection.permissions)
+    except policy.PolicyRefusal as refusal:
+        uow.audit(caller or "unknown", "token.refused", connection_id,
+                  {"purpose": purpose[:100], "reason": refusal.code})
         uow.commit()
+        status = 404 if refusal.code == "unknown_connection" else 403
+        raise VaultRefusal(status, refusal.code, refusal.detail) from None
+    try:
+        token = tokens.current_access_token(vault, uow, connection)
+    except GrantInvalid as error:
+        _needs_consent(vault, uow, connection, error.reason)
+        uow.commit()
+        raise VaultRefusal(409, "needs_consent", "the organization's consent was revoked or "
+                                                 "expired; an admin must reconnect") from None
+    except MicrosoftUnavailable as error:
+        log.warning("refresh failed", extra=log_fields(connection=connection_id,
+                                                       reason=str(error)))
+        raise VaultRefusal(503, "microsoft_unavailable",
+                           "Microsoft's identity platform is unavailable; retry later") from None
+    except RecordShredded:
+        raise VaultRefusal(410, "shredded", "the connection's tokens were destroyed") from None
+    uow.audit(caller, "token.handout", connection_id,
+              {"purpose": purpose, "refreshed": token.refreshed, "expires_in": token.expires_in})
+    uow.commit()
     return {"access_token": token.text, "expires_in": token.expires_in}
 
 
@@ -111,14 +108,6 @@ def _integrity_failure(vault: Vault, org_id: str, connection_id: str, error: str
               extra=log_fields(connection=connection_id, error=error))
     with vault.runtime.uow(org_id) as uow:
         uow.audit(vault.actor, "token.integrity_failed", connection_id, {"error": error})
-        uow.commit()
-
-
-def _audit_refusal(vault: Vault, org_id: str | None, caller: str, connection_id: str,
-                   purpose: str, reason: str) -> None:
-    with vault.runtime.uow(org_id) as uow:
-        uow.audit(caller or "unknown", "token.refused", connection_id,
-                  {"purpose": purpose[:100], "reason": reason})
         uow.commit()
 
 

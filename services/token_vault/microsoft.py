@@ -1,16 +1,19 @@
 """The Microsoft identity platform, through msal: the vault's only outbound dependency.
 
-A fresh msal application per call: its token cache then holds nothing between calls,
-so the vault's encrypted table is the one place tokens live, and a "refresh" really
-asks the token endpoint. msal reports protocol errors as dicts; they become typed
-exceptions here: `GrantInvalid` (revoked, expired, consent missing: an admin must act)
-or `MicrosoftUnavailable` (anything worth trying again later).
+One msal application per customer tenant, kept for a few minutes (building one fetches
+the tenant's discovery document). Its token cache never stores anything: the vault's
+encrypted table is the one place tokens live, and a "refresh" really asks the token
+endpoint. msal reports protocol errors as dicts; they become typed exceptions here:
+`GrantInvalid` (revoked, expired, consent missing: an admin must act) or
+`MicrosoftUnavailable` (anything worth trying again later).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -29,6 +32,15 @@ GRAPH_PREFIX = "https://graph.microsoft.com/"
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 # AADSTS codes meaning the grant is gone and only an admin's new consent helps.
 _CONSENT_CODES = {65001, 50173, 700082, 70008, 7000229, 500011, 50057, 9002313, 65004}
+# Rebuild a tenant's msal application after this long (picks up a rotated client secret).
+APP_TTL_S = 600.0
+
+
+class _NoTokenCache(msal.TokenCache):
+    """msal's cache, told to forget: no token stays in process memory after a call."""
+
+    def add(self, event, now=None):
+        return None
 
 
 class MicrosoftError(Exception):
@@ -69,19 +81,33 @@ def check_tenant(tenant: str) -> str:
 
 class MicrosoftIdentity:
     def __init__(self, client_id: str, client_secret: Callable[[], str], authority_base: str,
-                 http_session: requests.Session):
+                 http_session: requests.Session, clock: Callable[[], float] = time.monotonic):
         self.client_id = client_id
-        self._client_secret = client_secret   # read at use: a rotated secret is picked up
+        self._client_secret = client_secret   # read when an app is built
         self.authority_base = authority_base.rstrip("/")
         self._http = http_session
+        self._clock = clock
+        self._apps: dict[str, tuple[float, msal.ConfidentialClientApplication]] = {}
+        self._apps_lock = threading.Lock()
 
     def _app(self, tenant: str) -> msal.ConfidentialClientApplication:
-        authority = f"{self.authority_base}/{check_tenant(tenant)}"
+        key = check_tenant(tenant).lower()
+        with self._apps_lock:
+            built = self._apps.get(key)
+            if built and self._clock() - built[0] < APP_TTL_S:
+                return built[1]
+        app = self._build_app(key)
+        with self._apps_lock:
+            self._apps[key] = (self._clock(), app)
+        return app
+
+    def _build_app(self, tenant: str) -> msal.ConfidentialClientApplication:
+        authority = f"{self.authority_base}/{tenant}"
         try:
             return msal.ConfidentialClientApplication(
                 self.client_id, client_credential=self._client_secret(),
                 oidc_authority=f"{authority}/v2.0", http_client=self._http,
-                token_cache=msal.TokenCache())
+                token_cache=_NoTokenCache())
         except ValueError as error:
             # msal reaches the tenant's discovery document at construction.
             if "tenant" in str(error).lower():

@@ -155,9 +155,19 @@ def rewrap_records(uow: UnitOfWork, keyring: KeyRing, record_ids: list[str]) -> 
             unreadable += 1
             log.error("token record cannot be re-wrapped", extra=log_fields(record=token.id))
             continue
-        updates.append({"id": token.id, "g": token.generation, "v": moved.kek_version,
-                        "dek": moved.wrapped_dek, "old": token.sealed.kek_version})
+        updates.append((token.id, token.generation, token.sealed.kek_version, moved.wrapped_dek))
+    moved_count = 0
     if updates:
-        uow.execute("update vault_tokens set kek_version = :v, wrapped_dek = :dek "
-                    "where id = :id and generation = :g and kek_version = :old", updates)
-    return RewrapOutcome(moved=len(updates), unreadable=unreadable)
+        # One statement for the whole batch; the generation and old version in the
+        # condition skip a record that a refresh rewrote since it was read.
+        ids, generations, old_versions, keys = (list(column) for column in zip(*updates,
+                                                                               strict=True))
+        moved_count = uow.execute(
+            "update vault_tokens t set kek_version = :v, wrapped_dek = u.dek "
+            "from unnest(cast(:ids as uuid[]), cast(:gens as bigint[]), cast(:olds as int[]), "
+            "cast(:deks as bytea[])) as u(id, generation, old_version, dek) "
+            "where t.id = u.id and t.generation = u.generation "
+            "and t.kek_version = u.old_version",
+            {"v": keyring.current_version, "ids": ids, "gens": generations,
+             "olds": old_versions, "deks": keys}).rowcount
+    return RewrapOutcome(moved=moved_count, unreadable=unreadable)
