@@ -111,7 +111,7 @@ class GraphClient:
             except (requests.ConnectionError, requests.Timeout):
                 self.counters.sent(None)
                 return None
-            if not stream:
+            if not stream or response.status_code >= 400:
                 response.content  # noqa: B018 (read the body while holding the slot)
         self.counters.sent(response.status_code)
         return response

@@ -167,3 +167,17 @@ def test_graph_rejects_tokens_it_did_not_sign(m365sim):
                                    headers={"Authorization": "Bearer e30.e30.sig"}, timeout=10)
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_token_endpoint_faults_and_runtime_grants(m365sim):
+    tenant = m365sim.tenants[1]
+    m365sim.set_faults(token_error_rate=1.0)
+    failed = _app(m365sim, tenant.tenant_id).acquire_token_for_client(scopes=GRAPH_DEFAULT)
+    assert failed["error"] == "temporarily_unavailable" and failed["error_codes"] == [90033]
+    m365sim.set_faults()
+    m365sim.set_grants(tenant.tenant_id, ["User.Read.All"])
+    try:
+        narrowed = _app(m365sim, tenant.tenant_id).acquire_token_for_client(scopes=GRAPH_DEFAULT)
+        assert _verified_claims(m365sim, narrowed["access_token"])["roles"] == ["User.Read.All"]
+    finally:
+        m365sim.set_grants(tenant.tenant_id, list(tenant.roles))

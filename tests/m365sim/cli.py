@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from tests.m365sim.server import SimulatorServer
 from tests.m365sim.state import DEFAULT_CLIENT_ID, SimSettings, SimState, default_client_secret
-from tests.m365sim.tls import write_self_signed
+from tests.m365sim.tls import write_self_signed, write_trust_bundle
 from tests.m365sim.world import PROFILES, World
 
 
@@ -41,6 +42,12 @@ def register(subparsers) -> None:
                        help="plain HTTP (msal refuses http authorities; Graph clients work)")
     serve.add_argument("--config-out", type=Path, default=None,
                        help="also write the startup config JSON here")
+    serve.add_argument("--token-lifetime", type=int, default=3599,
+                       help="access token lifetime in seconds")
+    serve.add_argument("--unconsented", action="store_true",
+                       help="tenants start without admin consent (the connect flow grants it)")
+    serve.add_argument("--grant", action="append", default=[], metavar="TENANT=ROLE,ROLE",
+                       help="application permissions of a tenant (id or index 0, 1, ...)")
     serve.set_defaults(func=_serve)
 
     truth = commands.add_parser("ground-truth", help="print the world's ground truth as JSON")
@@ -51,15 +58,26 @@ def register(subparsers) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     world = World(args.seed, args.profile, args.anchor_date)
+    try:
+        grants = _parse_grants(world, args.grant)
+    except ValueError as exc:
+        print(f"m365sim: {exc}", file=sys.stderr)
+        return 2
     settings = SimSettings(client_id=args.client_id,
-                           client_secret=args.client_secret or default_client_secret())
+                           client_secret=args.client_secret or default_client_secret(),
+                           token_lifetime_s=args.token_lifetime,
+                           consented=not args.unconsented, grants=grants)
     state = SimState(world, settings)
-    tls_files = None
+    tls_files = bundle = temporary_dir = None
     if not args.no_tls:
-        tls_dir = args.tls_dir or Path(tempfile.mkdtemp(prefix="m365sim-tls-"))
+        if args.tls_dir is None:
+            temporary_dir = Path(tempfile.mkdtemp(prefix="m365sim-tls-"))
+        tls_dir = args.tls_dir or temporary_dir
         tls_files = write_self_signed(tls_dir, args.host)
+        bundle = write_trust_bundle(tls_files[0])
     server = SimulatorServer(state, args.host, args.port, tls_files)
-    config = {**state.config(), "ca_bundle": str(tls_files[0]) if tls_files else None}
+    config = {**state.config(), "ca_bundle": str(tls_files[0]) if tls_files else None,
+              "ca_bundle_with_public_roots": str(bundle) if bundle else None}
     line = json.dumps(config)
     if args.config_out:
         args.config_out.write_text(line + "\n")
@@ -71,7 +89,23 @@ def _serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.shutdown()
+        if temporary_dir is not None:
+            shutil.rmtree(temporary_dir, ignore_errors=True)
     return 0
+
+
+def _parse_grants(world: World, specs: list[str]) -> dict[str, tuple[str, ...]]:
+    grants = {}
+    for spec in specs:
+        tenant, _, roles = spec.partition("=")
+        if not roles:
+            raise ValueError(f"--grant {spec!r}: expected TENANT=ROLE,ROLE")
+        if tenant.isdigit() and int(tenant) < len(world.tenants):
+            tenant = world.tenants[int(tenant)].id
+        elif tenant not in {t.id for t in world.tenants}:
+            raise ValueError(f"--grant {spec!r}: unknown tenant {tenant!r}")
+        grants[tenant] = tuple(r.strip() for r in roles.split(",") if r.strip())
+    return grants
 
 
 def _stop(signum, frame) -> None:

@@ -92,3 +92,19 @@ def directory_changes(tenant_id: str):
             return jsonify(state.world.apply_directory_changes(tenant_id))
     except UnknownTenant:
         return _problem(404, "unknown tenant")
+
+
+@control.post("/tenants/<tenant_id>/grants")
+def grants(tenant_id: str):
+    """Change the application permissions an admin granted; tokens issued later carry them."""
+    state = _state()
+    roles = _json_object().get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        return _problem(400, "roles must be a list of permission names")
+    try:
+        state.world.tenant(tenant_id)
+    except UnknownTenant:
+        return _problem(404, "unknown tenant")
+    with state.lock:
+        state.settings.grants[tenant_id] = tuple(roles)
+    return jsonify({"tenant_id": tenant_id, "roles": roles})

@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from tests.m365sim.harness import SimulatorHandle, start_simulator
+from tests.m365sim.throttling import Limits
 from tests.m365sim.world import World
 
 ANCHOR_DATE = date(2026, 11, 30)
@@ -35,7 +36,6 @@ def m365sim_server():
 @pytest.fixture()
 def m365sim(m365sim_server: SimulatorHandle) -> SimulatorHandle:
     m365sim_server.set_faults()
-    m365sim_server.set_limits(enabled=True, window_scale=1.0, mailbox_requests=10_000,
-                              mailbox_concurrency=4, signin_requests=5, directory_units=None)
+    m365sim_server.set_limits(**Limits().as_dict())  # the documented limits
     m365sim_server.reset_stats()
     return m365sim_server

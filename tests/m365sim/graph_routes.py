@@ -186,7 +186,10 @@ def graph_request(path: str):
     if path == "$batch":
         if request.method != "POST":
             return _flask_response(bad_request("$batch needs POST.").response())
-        return _flask_response(_batch(state, caller, fault, retry_after))
+        answer = _batch(state, caller, fault, retry_after)
+        state.stats.record(endpoint="POST /$batch", status=answer.status,
+                           tenant_id=caller.tenant_id, mailbox=None)
+        return _flask_response(answer)
     query = {k: v for k, v in request.args.items()}
     return _flask_response(execute(state, request.method, "/" + path, query, caller,
                                    _graph_base(), fault=fault, retry_after=retry_after,
@@ -195,8 +198,6 @@ def graph_request(path: str):
 
 def _batch(state: SimState, caller: Caller, fault: str | None, retry_after: float
            ) -> GraphResponse:
-    state.stats.record(endpoint="POST /$batch", status=200, tenant_id=caller.tenant_id,
-                       mailbox=None)
     if fault == "error":
         return GraphResponse(503, error_body("ServiceUnavailable", "Service Unavailable"))
     if fault in ("throttle", "throttle_no_ra"):

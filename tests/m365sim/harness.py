@@ -127,6 +127,9 @@ class SimulatorHandle:
         return self._call("POST", "/revoke", {"tenant_id": tenant_id, "consent": consent,
                                               "refresh_tokens": refresh_tokens})
 
+    def set_grants(self, tenant_id: str, roles: list[str]) -> dict:
+        return self._call("POST", f"/tenants/{tenant_id}/grants", {"roles": roles})
+
     def directory_changes(self, tenant_id: str) -> dict:
         return self._call("POST", f"/tenants/{tenant_id}/directory-changes")
 

@@ -138,6 +138,9 @@ def token(tenant: str):
         state.stats.record_token(grant_type, "unknown_tenant")
         return _tenant_not_found(tenant)
     failure = _check_client(form)
+    if failure is None and state.faults.token_error():
+        failure = aad_error(503, "temporarily_unavailable", 90033,
+                            "A transient error has occurred. Please try again.")
     if failure is None:
         handler = {"client_credentials": _client_credentials,
                    "authorization_code": _authorization_code,

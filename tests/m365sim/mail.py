@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from datetime import timedelta
 
@@ -40,6 +41,7 @@ class MailPlan:
             self._planned.setdefault(planned.recipient_index, []).append((slot, planned))
         self._cache: OrderedDict[int, tuple[list[SimMessage], dict[str, SimMessage]]] = \
             OrderedDict()
+        self._lock = threading.Lock()  # the server reads mailboxes from many threads
 
     def _ordinary_count(self, user: SimUser) -> int:
         base = self.world.profile.ordinary_mail_per_mailbox
@@ -86,18 +88,20 @@ class MailPlan:
         return messages
 
     def _load(self, user: SimUser) -> tuple[list[SimMessage], dict[str, SimMessage]]:
-        cached = self._cache.get(user.index)
-        if cached is not None:
-            self._cache.move_to_end(user.index)
-            return cached
+        with self._lock:
+            cached = self._cache.get(user.index)
+            if cached is not None:
+                self._cache.move_to_end(user.index)
+                return cached
         messages = self._ordinary_messages(user) + [
             self._planned_message(user, slot, planned)
             for slot, planned in self._planned.get(user.index, [])]
         messages.sort(key=lambda m: (m.received, m.id), reverse=True)
         loaded = (messages, {m.id: m for m in messages})
-        self._cache[user.index] = loaded
-        if len(self._cache) > MAILBOX_CACHE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            loaded = self._cache.setdefault(user.index, loaded)
+            if len(self._cache) > MAILBOX_CACHE:
+                self._cache.popitem(last=False)
         return loaded
 
     def mailbox(self, user: SimUser) -> list[SimMessage]:

@@ -147,6 +147,7 @@ class Faults:
     throttle_without_retry_after_rate: float = 0.0
     drop_rate: float = 0.0
     retry_after_s: float = 1.0  # injected 429s say 1x, 2x or 3x this
+    token_error_rate: float = 0.0  # the token endpoint answers 503 temporarily_unavailable
     seed: int = 0
 
     def as_dict(self) -> dict:
@@ -165,7 +166,7 @@ class FaultInjector:
             raise ValueError(f"unknown fault setting(s): {sorted(unknown)}")
         faults = Faults(**settings)
         for name in ("error_rate", "throttle_rate", "throttle_without_retry_after_rate",
-                     "drop_rate"):
+                     "drop_rate", "token_error_rate"):
             if not 0.0 <= getattr(faults, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         with self._lock:
@@ -188,6 +189,10 @@ class FaultInjector:
                 return kind, retry_after
             roll -= rate
         return None, retry_after
+
+    def token_error(self) -> bool:
+        with self._lock:
+            return self._rng.random() < self.faults.token_error_rate
 
     def latency_s(self) -> float:
         return self.faults.latency_ms / 1000.0

@@ -10,6 +10,7 @@ import ipaddress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests.certs
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,3 +54,12 @@ def write_self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, P
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     return cert_path, key_path
+
+
+def write_trust_bundle(cert_path: Path) -> Path:
+    """Public roots plus the simulator's certificate, for processes started with
+    REQUESTS_CA_BUNDLE pointing at it (they still verify every other host as usual)."""
+    bundle = cert_path.parent / "ca-bundle.pem"
+    roots = Path(requests.certs.where()).read_text()
+    bundle.write_text(roots.rstrip("\n") + "\n" + cert_path.read_text())
+    return bundle
