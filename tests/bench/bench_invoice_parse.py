@@ -31,7 +31,6 @@ from services.invoice_parse.extraction import (
     extract_invoice,
     load_default_catalog,
 )
-from services.invoice_parse.extraction.amounts import to_minor
 from tests.unit.test_invoice_corpus import (
     CORPUS,
     FIELDS,
@@ -277,6 +276,9 @@ def _score(expected: list[Expected], found: dict | None) -> dict:
     counts["fields"] = sum(ok is True for r in results.values() for ok in r.values())
     counts["checked"] = sum(ok is not None for r in results.values() for ok in r.values())
     counts["per_field"] = {f: sum(r[f] is True for r in results.values()) for f in FIELDS}
+    counts["per_field_checked"] = {
+        f: sum(r[f] is not None for r in results.values()) for f in FIELDS
+    }
     return counts
 
 
@@ -298,20 +300,27 @@ def _report(ours_rate, i2d_rate, ours_c, i2d_c, ours_u, i2d_u, skipped, baseline
         print(f"   invoice2data: {baseline['templates']} templates, pdftotext input", file=out)
     for label, ours, theirs in (("corpus", ours_c, i2d_c), ("unseen", ours_u, i2d_u)):
         for field in FIELDS:
+            checked = ours["per_field_checked"][field]
             theirs_text = "-" if theirs is None else theirs["per_field"][field]
             print(
-                f"   {label:7} {field:15} ours {ours['per_field'][field]:>2}  "
-                f"invoice2data {theirs_text}",
+                f"   {label:7} {field:15} right: ours {ours['per_field'][field]:>2}/{checked}"
+                f"  invoice2data {theirs_text}/{checked}",
                 file=out,
             )
+        files = ours["files"]
         theirs_text = "-" if theirs is None else theirs["all four"]
         print(
-            f"   {label:7} {'all four':15} ours {ours['all four']:>2}  "
-            f"invoice2data {theirs_text}  (files: {ours['files']})",
+            f"   {label:7} {'all four':15} files: ours {ours['all four']:>2}/{files}"
+            f"  invoice2data {theirs_text}/{files}  (a field not stated counts as right)",
+            file=out,
+        )
+    if baseline is not None:
+        unseen_paths = [p for p in baseline["results"] if "/unseen/" in p]
+        empty = sum(all(v is None for v in baseline["results"][p].values()) for p in unseen_paths)
+        print(
+            f"   invoice2data found nothing (no template) on {empty}/{len(unseen_paths)} "
+            "unseen documents",
             file=out,
         )
     rate = "-" if i2d_rate is None else f"{i2d_rate:.1f}"
     print(f"   docs/s: ours {ours_rate:.1f}  invoice2data {rate}", file=out)
-
-
-__all__ = ["run", "to_minor"]

@@ -156,6 +156,75 @@ MWST 8.1%                   CHF 93.15
 Total                       CHF 1'243.15
 """
 
+ZOOM = """
+zoom
+Invoice
+Invoice Number:  INV259123456
+Invoice Date:    Mar 03, 2024
+Account Number:  12345678
+Description                  Period                     Quantity   Amount
+Zoom Workplace Pro Monthly   Mar 03, 2024-Apr 02, 2024  1          $15.99
+Subtotal                                                            $15.99
+Tax                                                                 $1.42
+Total                                                               $17.41
+Amount Paid                                                         $17.41
+Balance Due                                                         $0.00
+"""
+
+MICROSOFT_EU = """
+Invoice
+Microsoft Ireland Operations Ltd
+Billing Period     11/1/2026 - 11/30/2026
+Invoice Date       12/1/2026
+Invoice Number     E0600ABCDE
+Document Type      Invoice
+Charges            EUR 100.00
+Credits            EUR 0.00
+Tax                EUR 23.00
+Total Amount       EUR 123.00
+"""
+
+SLACK = """
+Slack Technologies Limited
+Invoice #SBIE-1234567
+Issued: March 3, 2024
+Due: March 3, 2024
+Pro plan, 10 members, Mar 3 – Apr 2, 2024     €67.50
+VAT (23%)                                     €15.53
+Total                                         €83.03
+Paid                                          €83.03
+"""
+
+GITHUB_RECEIPT = """
+GitHub, Inc.
+Receipt
+Date                 2024-03-01
+Account billed       acme-org
+Transaction ID       ch_3Oabc123
+Item                                   Amount
+GitHub Team (5 seats)                  $20.00
+Total                                  $20.00 USD
+"""
+
+GOOGLE_DANISH = """
+Google Cloud EMEA Limited
+Faktura
+Fakturanummer: 5123456789
+Fakturadato: 30. nov. 2026
+Oversigt for 1. nov. 2026 - 30. nov. 2026
+Subtotal i DKK           kr. 1.000,00
+Moms (25 %)              kr. 250,00
+Total i DKK              kr. 1.250,00
+"""
+
+SWEDISH_RECEIPT = """
+Kvitto från Acme AB
+Kvittonummer 2041-9921
+Betalt belopp     Betalningsdatum     Betalningsmetod
+1 250,00 kr       3 mars 2024         Visa - 4242
+Moms 25%          250,00 kr
+"""
+
 CASES = [
     # text, total minor, currency, date, number, tax minor, period
     (
@@ -227,6 +296,44 @@ CASES = [
     (DUTCH, 12100, "EUR", date(2024, 3, 3), "2024-00981", 2100, None),
     (SPANISH, 12100, "EUR", date(2024, 3, 3), "F-2024-001", 2100, None),
     (SWISS, 124315, "CHF", date(2024, 1, 15), "2024-55", 9315, None),
+    (
+        ZOOM,
+        1741,
+        "USD",
+        date(2024, 3, 3),
+        "INV259123456",
+        142,
+        (date(2024, 3, 3), date(2024, 4, 2)),
+    ),
+    (
+        MICROSOFT_EU,
+        12300,
+        "EUR",
+        date(2026, 12, 1),
+        "E0600ABCDE",
+        2300,
+        (date(2026, 11, 1), date(2026, 11, 30)),
+    ),
+    (
+        SLACK,
+        8303,
+        "EUR",
+        date(2024, 3, 3),
+        "SBIE-1234567",
+        1553,
+        (date(2024, 3, 3), date(2024, 4, 2)),
+    ),
+    (GITHUB_RECEIPT, 2000, "USD", date(2024, 3, 1), None, None, None),
+    (
+        GOOGLE_DANISH,
+        125000,
+        "DKK",
+        date(2026, 11, 30),
+        "5123456789",
+        25000,
+        (date(2026, 11, 1), date(2026, 11, 30)),
+    ),
+    (SWEDISH_RECEIPT, 125000, "SEK", date(2024, 3, 3), "2041-9921", 25000, None),
 ]
 IDS = [
     "stripe-invoice",
@@ -242,6 +349,12 @@ IDS = [
     "nl",
     "es",
     "ch",
+    "zoom",
+    "microsoft-eu",
+    "slack",
+    "github",
+    "google-da",
+    "sv-receipt",
 ]
 
 

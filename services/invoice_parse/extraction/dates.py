@@ -38,8 +38,11 @@ _NUMERIC = r"(?P<a>[0-3]?\d)(?P<nsep>[./-])(?P<b>[01]?\d|[0-3]?\d)(?P=nsep)(?P<n
 
 # The month-first form reuses the group names with an "m" prefix (names must be unique).
 _MONTH_DAY_YEAR_M = _MONTH_DAY_YEAR.replace("?P<", "?P<m")
+# Digits may not follow "-" or "/" (inside a longer number or date); a month name may
+# ("Mar 03, 2024-Apr 02, 2024").
 _DATE = re.compile(
-    rf"(?<![\w.,/-])(?:{_ISO}|{_NUMERIC}|(?:{_DAY_MONTH_YEAR})|(?:{_MONTH_DAY_YEAR_M}))"
+    rf"(?:(?<![\w.,/-])(?:{_ISO}|{_NUMERIC}|(?:{_DAY_MONTH_YEAR}))"
+    rf"|(?<![\w])(?:{_MONTH_DAY_YEAR_M}))"
     r"(?![\w/]|[.-]\d)",
     re.IGNORECASE,
 )

@@ -41,7 +41,13 @@ TOTAL_LABELS = {
         att betala|summa att betala|totalt att betala|totalbelopp|fakturabelopp|
         belopp att betala|at betale|total at betale|beløb i alt|i alt at betale|
         fakturabeløb|totalbeløb|samlet beløb|total inkl\.? moms|i alt inkl\.? moms|
-        beløp å betale|å betale|naleznosc ogołem|do zapłaty|totale da pagare|importo totale""",
+        beløp å betale|å betale|naleznosc ogołem|do zapłaty|totale da pagare|importo totale|
+        bezahlter betrag|gezahlter betrag|fälliger betrag|faelliger betrag|offener betrag|
+        montant paye|montant regle|montant du|
+        betaald bedrag|bedrag betaald|verschuldigd bedrag|openstaand bedrag|
+        importe pagado|total pagado|importe adeudado|monto pagado|
+        betalt belopp|belopp betalt|att betala totalt|
+        betalt beløb|beløb betalt|skyldigt beløb""",
     2: r"""total|totaal|totalt|totale|gesamt|summe|i alt|razem|total eur|total facture""",
 }
 TOTAL_NEGATIVE = r"""subtotal|sub-total|sub total|zwischensumme|sous-total|sous total|subtotaal|
@@ -68,7 +74,8 @@ NUMBER_COMPOUNDS = r"""rechnungsnummer|rechnungsnr\.?|rechnungs-nr\.?|belegnumme
     factuurnummer|factuurnr\.?|fakturanummer|fakturanr\.?|
     numero de (?:la )?facture|n° de facture|no de facture|numero de (?:la )?factura|
     n° de factura|nº de factura|no\. de factura|numero fattura|kvitteringsnummer|
-    kvittonummer|reference number|invoice reference"""
+    kvittonummer|quittungsnummer|numero de recu|numero de recibo|ontvangstbewijsnummer|
+    reference number|invoice reference"""
 NUMBER_WEAK = r"booking id|booking reference|reservation number|confirmation number"
 # Words that, right after a bare "invoice"/"factuur", show the label is about something else.
 _NOT_A_NUMBER_AFTER = (
@@ -83,8 +90,11 @@ DATE_LABELS = {
         date de (?:la )?facture|date de facturation|date d'emission|date facture|
         factuurdatum|factuur datum|fecha de (?:la )?factura|fecha de emision|fecha factura|
         fakturadatum|fakturadato|faktureringsdato|data wystawienia|data faktury|
-        data fattura|data da fatura""",
-    2: r"""date paid|payment date|paid on|date|datum|dato|fecha|data""",
+        data fattura|data da fatura|uitgiftedatum|utfardandedatum|udstedelsesdato|
+        ausstellungsdatum""",
+    2: r"""date paid|payment date|paid on|zahlungsdatum|bezahlt am|date de paiement|
+        paye le|betaaldatum|betaald op|fecha de pago|pagado el|betalningsdatum|betalt den|
+        betalingsdato|betalt den|date|datum|dato|fecha|data""",
 }
 DATE_NEGATIVE = r"""due date|date due|payment due|due on|due by|pay by|fälligkeitsdatum|
     faelligkeitsdatum|fallig(?:keit)?|zahlungsziel|date d'echeance|echeance|date limite|
