@@ -172,8 +172,14 @@ def test_graph_rejects_tokens_it_did_not_sign(m365sim):
 def test_token_endpoint_faults_and_runtime_grants(m365sim):
     tenant = m365sim.tenants[1]
     m365sim.set_faults(token_error_rate=1.0)
-    failed = _app(m365sim, tenant.tenant_id).acquire_token_for_client(scopes=GRAPH_DEFAULT)
-    assert failed["error"] == "temporarily_unavailable" and failed["error_codes"] == [90033]
+    with pytest.raises(msal.exceptions.MsalServiceError, match="503"):
+        # msal raises on 5xx rather than returning an error dict: callers must catch it.
+        _app(m365sim, tenant.tenant_id).acquire_token_for_client(scopes=GRAPH_DEFAULT)
+    raw = m365sim.session().post(
+        f"{m365sim.base_url}/{tenant.tenant_id}/oauth2/v2.0/token", timeout=10,
+        data={"grant_type": "client_credentials", "client_id": m365sim.client_id,
+              "client_secret": m365sim.client_secret, "scope": GRAPH_DEFAULT[0]})
+    assert raw.status_code == 503 and raw.json()["error_codes"] == [90033]
     m365sim.set_faults()
     m365sim.set_grants(tenant.tenant_id, ["User.Read.All"])
     try:
