@@ -303,23 +303,30 @@ def refresh_due(vault: Vault) -> dict:
     with vault.runtime.uow() as uow:
         due = uow.execute("select org_id, connection_id from vault_refresh_due(:h)",
                           {"h": vault.config.refresh_margin_s * 2}).all()
-    summary = {"refreshed": 0, "needs_consent": 0, "failed": 0}
+    summary = {"refreshed": 0, "fresh": 0, "needs_consent": 0, "failed": 0}
     for org_id, connection_id in due:
-        with vault.runtime.uow(str(org_id)) as uow:
-            connection = connections.load(uow, str(connection_id))
-            if connection is None or connection.flow is None:
-                continue
-            try:
-                tokens.current_access_token(vault, uow, connection)
-                summary["refreshed"] += 1
-            except GrantInvalid as error:
-                _needs_consent(vault, uow, connection, error.reason)
-                summary["needs_consent"] += 1
-            except (MicrosoftUnavailable, RecordShredded, DecryptionError, UnknownKeyVersion):
-                summary["failed"] += 1
-                continue
-            uow.commit()
+        summary[refresh_one(vault, str(org_id), str(connection_id))] += 1
     return summary
+
+
+def refresh_one(vault: Vault, org_id: str, connection_id: str) -> str:
+    """Refresh one connection's access token if it is (still) due; says what happened."""
+    with vault.runtime.uow(org_id) as uow:
+        connection = connections.load(uow, connection_id)
+        if connection is None or connection.flow is None or connection.status != "active":
+            return "fresh"
+        try:
+            token = tokens.current_access_token(vault, uow, connection)
+        except GrantInvalid as error:
+            _needs_consent(vault, uow, connection, error.reason)
+            uow.commit()
+            return "needs_consent"
+        except (MicrosoftUnavailable, RecordShredded, DecryptionError, UnknownKeyVersion) as error:
+            log.warning("scheduled refresh failed",
+                        extra=log_fields(connection=connection_id, error=type(error).__name__))
+            return "failed"
+        uow.commit()
+        return "refreshed" if token.refreshed else "fresh"
 
 
 # ---------------------------------------------------------------- helpers
