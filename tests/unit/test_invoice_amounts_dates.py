@@ -121,6 +121,8 @@ def test_impossible_dates_are_refused(written):
         ("Factuur 2024-0012: € 717,97", 71797, "EUR", "2024-0012"),
         ("Din faktura nr. 5512 – kr 1.234,56", 123456, "DKK", "5512"),
         ("Kvitto från Acme: 119 kr", 11900, "SEK", None),
+        ("Votre reçu de Figma n° 1234-5678", None, None, "1234-5678"),
+        ("Ihre Quittung von Figma #1234-5678", None, None, "1234-5678"),
         ("Su factura de marzo: 121,00 €", 12100, "EUR", None),
         ("", None, None, None),
     ],

@@ -12,7 +12,11 @@ from services.invoice_parse.extraction.amounts import find_amounts, to_minor
 from services.invoice_parse.extraction.dates import find_dates, fold_keep_length
 from services.invoice_parse.extraction.language import guess_language
 
-_HASH_NUMBER = re.compile(r"(?<![\w&])#\s?([A-Za-z0-9][\w\-/]*\d[\w\-/]*)")
+# "#1234-5678", "n° 1234-5678", "Nr. 88": a number sign with no document word before it.
+_HASH_NUMBER = re.compile(
+    r"(?:(?<![\w&])#|(?<!\w)(?:n°|nº|nr\.?|no\.))\s?([A-Za-z0-9][\w\-/]*\d[\w\-/]*)",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w\-/.]*[A-Za-z0-9]")
 # Bracketed account or order references are not invoice numbers.
 _BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
