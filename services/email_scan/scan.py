@@ -25,10 +25,12 @@ KEPT_KINDS = frozenset({"receipt", "renewal", "payment_failed", "signup"})
 
 
 class MailboxReader(Protocol):
-    """What the scan needs from a Graph client: every message of a mailbox matching a filter,
-    all pages followed, with only `fields` selected."""
+    """What the scan needs from Graph: every message of a mailbox matching any of the filters
+    (one query per filter, all pages followed), with only `fields` selected. A message
+    matching two filters may come twice."""
 
-    def messages(self, user_id: str, filter: str, fields: Sequence[str]) -> Iterable[dict]: ...
+    def messages_matching(self, user_id: str, filters: Sequence[str],
+                          fields: Sequence[str]) -> Iterable[dict]: ...
 
 
 @dataclass(frozen=True)
@@ -58,20 +60,18 @@ class ScanOutcome:
 
 def scan_mailbox(reader: MailboxReader, classifier: Classifier, mailbox_id: str,
                  filters: Sequence[str]) -> ScanOutcome:
-    outcome = ScanOutcome()
+    outcome = ScanOutcome(queries=len(filters))
     seen: set[str] = set()
-    for graph_filter in filters:
-        outcome.queries += 1
-        for message in reader.messages(mailbox_id, graph_filter, MESSAGE_FIELDS):
-            outcome.fetched += 1
-            detected, reason = _keep_or_drop(classifier, message)
-            if detected is None:
-                outcome.dropped[reason] += 1
-            elif detected.message_id in seen:
-                outcome.dropped["repeated"] += 1  # a sender matched by two chunks
-            else:
-                seen.add(detected.message_id)
-                outcome.detected.append(detected)
+    for message in reader.messages_matching(mailbox_id, filters, MESSAGE_FIELDS):
+        outcome.fetched += 1
+        detected, reason = _keep_or_drop(classifier, message)
+        if detected is None:
+            outcome.dropped[reason] += 1
+        elif detected.message_id in seen:
+            outcome.dropped["repeated"] += 1  # a sender matched by two filters
+        else:
+            seen.add(detected.message_id)
+            outcome.detected.append(detected)
     return outcome
 
 

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from infra.local.stack import StackConfig, up
 from services.email_scan.classify import Classifier
+from services.email_scan.graph_access import BatchedMailboxReader
 from services.email_scan.handlers import FilterLimits, ScanDependencies, scan_requested_mailbox
 from services.email_scan.quality import score
 from services.email_scan.scan import scan_mailbox
@@ -79,7 +80,8 @@ class ClientCredentials:
 
 
 class CountingMailboxes:
-    """Per worker thread one GraphClient; counts what each mailbox's filters matched."""
+    """The service's reader on one GraphClient per worker thread; counts what each
+    mailbox's filters matched."""
 
     def __init__(self, sim, tenant_id: str):
         self._tokens = ClientCredentials(sim, tenant_id)
@@ -89,13 +91,13 @@ class CountingMailboxes:
         self.matched: Counter[str] = Counter()
 
     def __call__(self, connection_id: str):
-        if not hasattr(self._local, "client"):
-            self._local.client = GraphClient(self._tokens, self._graph_url)
+        if not hasattr(self._local, "reader"):
+            self._local.reader = BatchedMailboxReader(GraphClient(self._tokens, self._graph_url))
         return self
 
-    def messages(self, user_id, filter, fields):
+    def messages_matching(self, user_id, filters, fields):
         count = 0
-        for message in self._local.client.messages(user_id, filter, fields):
+        for message in self._local.reader.messages_matching(user_id, filters, fields):
             count += 1
             yield message
         with self._lock:
@@ -195,7 +197,7 @@ def _classification_rate(catalog, classifier, quick: bool) -> list[dict]:
                    for m in messages if any(p.matches(m) for p in predicates)]
 
     class Canned:
-        def messages(self, user_id, filter, fields):
+        def messages_matching(self, user_id, filters, fields):
             return vendor_mail
 
     rounds = 20 if quick else 100

@@ -13,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.email_scan.classify import Classifier
-from services.email_scan.graph_access import ConnectionClients
+from services.email_scan.graph_access import BatchedMailboxReader, ConnectionClients
 from services.email_scan.handlers import ScanDependencies, scan_requested_mailbox
+from services.email_scan.scan import MESSAGE_FIELDS
+from services.email_scan.sender_filter import sender_filters
 from shared.catalog import load_catalog
 from shared.db import UnitOfWorkFactory, make_engine
 from shared.messaging.consumer import PermanentFailure
@@ -24,6 +26,7 @@ from tests.m365sim.world import World
 from tests.support.connect import connect_tenant, running_vault
 
 ANCHOR = date(2026, 11, 30)
+MESSAGES = "GET /users/{id}/messages"
 END = datetime.combine(ANCHOR, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
 START = END - timedelta(days=200)
 
@@ -117,3 +120,29 @@ def test_log_lines_carry_counts_not_subjects_or_addresses(setting, sim, caplog):
     assert not [s for s in subjects if s in written]
     assert not [p for p in people if p in written]
     assert "@" not in written
+
+
+def test_a_scan_is_one_round_trip_of_one_request_per_filter(setting, sim):
+    mailboxes = billing_mailboxes(setting["truth"])
+    mailbox_id = sorted(mailboxes)[len(mailboxes) // 2]
+    scan(setting, mailbox_id)
+    by_endpoint = sim.stats()["by_endpoint"]
+    assert by_endpoint.get("POST /$batch") == 1
+    assert by_endpoint.get(MESSAGES) == len(sender_filters(setting["deps"].catalog, START, END,
+                                                           max_clauses=48, max_chars=3000))
+
+
+def test_later_pages_are_followed_completely(setting, sim):
+    mailboxes = billing_mailboxes(setting["truth"])
+    mailbox_id = max(mailboxes, key=lambda m: len(mailboxes[m]))
+    client = setting["deps"].open_mailbox(setting["connection_id"]).client
+    filters = sender_filters(setting["deps"].catalog, START, END, max_clauses=48,
+                             max_chars=3000)
+    whole = [m["id"] for m in BatchedMailboxReader(client).messages_matching(
+        mailbox_id, filters, MESSAGE_FIELDS)]
+    sim.reset_stats()
+    paged = [m["id"] for m in BatchedMailboxReader(client, page_size=2).messages_matching(
+        mailbox_id, filters, MESSAGE_FIELDS)]
+    assert len(whole) >= 3
+    assert sorted(paged) == sorted(whole)
+    assert sim.stats()["by_endpoint"][MESSAGES] > len(filters)

@@ -29,11 +29,12 @@ class FakeMailbox:
         self.all = messages
         self.calls = []
 
-    def messages(self, user_id, filter, fields):
-        self.calls.append(filter)
-        lower = filter.split("receivedDateTime ge ")[1].split(" ")[0]
-        upper = filter.split("receivedDateTime lt ")[1].split(" ")[0]
-        return [m for m in self.all if lower <= m["receivedDateTime"] < upper]
+    def messages_matching(self, user_id, filters, fields):
+        for graph_filter in filters:
+            self.calls.append(graph_filter)
+            lower = graph_filter.split("receivedDateTime ge ")[1].split(" ")[0]
+            upper = graph_filter.split("receivedDateTime lt ")[1].split(" ")[0]
+            yield from (m for m in self.all if lower <= m["receivedDateTime"] < upper)
 
 
 def msg(mid, sender, subject, day):

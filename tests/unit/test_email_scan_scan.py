@@ -27,9 +27,10 @@ class RecordingMailbox:
         self.answers = answers
         self.calls: list[tuple[str, str, tuple]] = []
 
-    def messages(self, user_id, filter, fields):
-        self.calls.append((user_id, filter, tuple(fields)))
-        return iter(self.answers.get(filter, []))
+    def messages_matching(self, user_id, filters, fields):
+        for graph_filter in filters:
+            self.calls.append((user_id, graph_filter, tuple(fields)))
+            yield from self.answers.get(graph_filter, [])
 
 
 def message(mid, sender, subject, when="2026-03-02T10:00:00Z", attachments=False):
