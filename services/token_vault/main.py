@@ -8,7 +8,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from services.token_vault import handlers, rotation
+from services.token_vault import consent, handlers, rotation
 from services.token_vault.errors import VaultRefusal
 from services.token_vault.vault import Vault, build_vault
 from shared.identity.oidc import Forbidden, Unauthenticated
@@ -29,18 +29,18 @@ def create_app(env=None, *, http_session: requests.Session | None = None, **over
     internal(app, vault, "/v1/access-token",
              lambda caller: handlers.hand_out(vault, caller, _json()))
     internal(app, vault, "/connect/admin-consent/start",
-             lambda caller: handlers.start_admin_consent(vault, caller, _json()))
+             lambda caller: consent.start_admin_consent(vault, caller, _json()))
     internal(app, vault, "/connect/delegated/start",
-             lambda caller: handlers.start_delegated(vault, caller, _json()))
+             lambda caller: consent.start_delegated(vault, caller, _json()))
     internal(app, vault, "/v1/connections/<connection_id>/revoke",
              lambda caller, connection_id: handlers.revoke_connection(vault, caller,
                                                                       connection_id))
     internal(app, vault, "/v1/orgs/<org_id>/shred",
              lambda caller, org_id: handlers.shred_org(vault, caller, org_id))
     public(app, "/connect/admin-consent/callback",
-           lambda: handlers.finish_admin_consent(vault, _query()))
+           lambda: consent.finish_admin_consent(vault, _query()))
     public(app, "/connect/delegated/callback",
-           lambda: handlers.finish_delegated(vault, _query()))
+           lambda: consent.finish_delegated(vault, _query()))
     scheduler_route(app, runtime, "/cron/refresh", lambda: handlers.refresh_due(vault))
     scheduler_route(app, runtime, "/cron/rewrap", lambda: rotation.rewrap_all(runtime, vault.keys))
     outbox_relay_route(app, runtime)
