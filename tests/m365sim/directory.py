@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tests.m365sim.people import (
     DEPARTMENT_WEIGHTS,
@@ -57,6 +58,7 @@ class SimUser:
         }
 
 
+@lru_cache(maxsize=1024)
 def _ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.replace("ø", "o").replace("æ", "ae"))
     return "".join(c for c in decomposed if c.isascii() and c.isalnum()).lower()

@@ -150,11 +150,3 @@ def test_directory_changes_are_deterministic_and_reach_the_ground_truth(catalog)
     assert not any(r in users for r in changes["removed"])
     assert first.ground_truth()["tenants"][0]["removed_user_ids"] == sorted(changes["removed"])
 
-
-def test_bench_profile_keeps_mail_lazy(catalog):
-    bench = World(seed=1, profile="bench", anchor_date=ANCHOR, catalog=catalog)
-    tenant = bench.tenants[0]
-    assert len(tenant.directory.users) >= 50_000
-    assert len(tenant.mail._cache) == 0, "no mailbox generated before it is read"
-    last_user = tenant.directory.users[-1]
-    assert tenant.mail.mailbox(last_user) == tenant.mail.mailbox(last_user)
