@@ -9,13 +9,16 @@ interactive flag: no IP address, location, device or client detail.
 
 from __future__ import annotations
 
-import uuid
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 # Graph property names, in the order they are asked for.
 DIRECTORY_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "jobTitle", "department",
                     "accountEnabled")
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class MalformedRecord(ValueError):
@@ -100,12 +103,13 @@ def sign_in(record: dict) -> SignIn:
 
 
 def _guid(value, what: str) -> str:
+    # A pattern rather than uuid.UUID(): three GUIDs per sign-in, and UUID() costs ten times
+    # as much, which showed as the bottleneck of sign-in ingestion.
     if not isinstance(value, str):
         raise MalformedRecord(f"{what} is missing")
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise MalformedRecord(f"{what} is not a GUID") from None
+    if _GUID.fullmatch(value) is None:
+        raise MalformedRecord(f"{what} is not a GUID")
+    return value.lower()
 
 
 def _text(record: dict, name: str) -> str | None:
@@ -121,9 +125,9 @@ def _utc(value) -> datetime:
     if not isinstance(value, str):
         raise MalformedRecord("createdDateTime is missing")
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise MalformedRecord("createdDateTime is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise MalformedRecord("createdDateTime has no time zone")
-    return moment.astimezone(UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
