@@ -96,6 +96,11 @@ class GraphClient:
     # --- the request loop ----------------------------------------------------------------------
     def _url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("https://", "http://")):
+            # nextLinks and deltaLinks are followed verbatim, but the bearer token only ever
+            # goes to the Graph origin we were configured with.
+            base, link = urlsplit(self.base_url), urlsplit(path_or_url)
+            if (link.scheme, link.netloc) != (base.scheme, base.netloc):
+                raise GraphError("refusing a link to another origin", path=link.path)
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
@@ -242,6 +247,29 @@ class GraphClient:
                                              status=response.status_code)
         return bytes(data)
 
+    def attachments_for(self, user_id: str, message_ids: Iterable[str]) -> dict[str, list]:
+        """Attachment metadata of many messages of one mailbox, 20 per `$batch` request.
+        A message that no longer exists maps to an empty list."""
+        message_ids = list(dict.fromkeys(message_ids))
+        query = f"$select={allow.select('attachment')}"
+        answers = self.batch([{"id": str(i), "method": "GET", "url": "/" + self._mailbox_path(
+            user_id, "messages", m, "attachments") + "?" + query}
+            for i, m in enumerate(message_ids)])
+        found: dict[str, list] = {}
+        for index, message_id in enumerate(message_ids):
+            answer = answers[str(index)]
+            if answer["status"] == 404:
+                found[message_id] = []
+            elif answer["status"] >= 400:
+                body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
+                error = body.get("error", {}) if isinstance(body, dict) else {}
+                kind = GraphForbidden if answer["status"] == 403 else GraphError
+                raise kind(error.get("message", "batch part failed"), status=answer["status"],
+                           code=error.get("code"), path="/$batch")
+            else:
+                found[message_id] = answer["body"].get("value", [])
+        return found
+
     # --- $batch --------------------------------------------------------------------------------
     def batch(self, requests_: list[dict]) -> dict[str, dict]:
         """Run GET requests ({"id", "method", "url"}) in batches of 20; parts answered 429 or
@@ -325,5 +353,8 @@ def _exhausted(response: requests.Response | None, path: str, attempts: int) -> 
                                 path=path)
     code, message = _error_details(response)
     kind = GraphThrottled if response.status_code == 429 else GraphUnavailable
-    return kind(f"{message} (after {attempts} retries)", status=response.status_code,
-                code=code, path=path, request_id=response.headers.get("request-id"))
+    error = kind(f"{message} (after {attempts} retries)", status=response.status_code,
+                 code=code, path=path, request_id=response.headers.get("request-id"))
+    # The last Retry-After tells a caller how long to park the work (e.g. nack with delay).
+    error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return error

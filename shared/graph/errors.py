@@ -27,11 +27,16 @@ class GraphError(Exception):
 
 
 class GraphThrottled(GraphError):
-    """Still throttled (429) when the retry budget ran out."""
+    """Still throttled (429) when the retry budget ran out; `retry_after` is the last
+    Retry-After Graph sent (None without one), so the work can be parked that long."""
+
+    retry_after: float | None = None
 
 
 class GraphUnavailable(GraphError):
     """Still 5xx or unreachable when the retry budget ran out."""
+
+    retry_after: float | None = None
 
 
 class GraphForbidden(GraphError):

@@ -228,6 +228,7 @@ def test_retry_budget_is_bounded_then_typed(m365sim, providers):
     with pytest.raises(GraphThrottled) as throttled:
         list(client.list_users())
     assert throttled.value.status == 429
+    assert throttled.value.retry_after in (1.0, 2.0, 3.0), "last Retry-After, for parking"
     assert client.counters.retries == 3 and client.counters.requests == 4
     m365sim.set_faults(error_rate=1.0)
     with pytest.raises(GraphUnavailable):
@@ -268,3 +269,19 @@ def test_forbidden_and_not_found_are_typed(m365sim, providers):
     with pytest.raises(GraphForbidden) as no_mail_read:
         client.attachments(invoice["mailbox_user_id"], invoice["message_id"])
     assert no_mail_read.value.code == "ErrorAccessDenied"
+
+
+def test_attachments_for_many_messages_use_batch(m365sim, providers):
+    m365sim.set_limits(enabled=False)
+    m365sim.set_faults(throttle_rate=0.2, seed=2)
+    truth = _truth(m365sim)
+    mailbox = truth["invoices"][0]["mailbox_user_id"]
+    invoices = [i for i in truth["invoices"] if i["mailbox_user_id"] == mailbox]
+    found = _client(m365sim, providers[0]).attachments_for(
+        mailbox, [i["message_id"] for i in invoices] + ["AAMkAgone"])
+    assert found.pop("AAMkAgone") == []
+    for invoice in invoices:
+        ids = [a["id"] for a in found[invoice["message_id"]]]
+        assert ids == ([invoice["attachment_id"]] if invoice["attachment_id"] else [])
+    stats = m365sim.stats()
+    assert stats["by_endpoint"]["POST /$batch"] < len(invoices)
