@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from tests.m365sim.odata import CompiledFilter, FilterError, compile_filter
 from tests.m365sim.tokens import Caller
 from tests.m365sim.world import SimTenant
 
@@ -125,3 +126,28 @@ def collection(req: GraphRequest, entity_set: str, items: list[dict],
     if delta_link:
         body["@odata.deltaLink"] = delta_link
     return GraphResponse(200, body)
+
+
+ACCESS_DENIED = ("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+NO_PRIVILEGES = ("Authorization_RequestDenied",
+                 "Insufficient privileges to complete the operation.")
+
+
+def require(req: GraphRequest, *permissions: str, problem=NO_PRIVILEGES) -> None:
+    if not req.caller.has(*permissions):
+        raise forbidden(*problem)
+
+
+def compile_query_filter(req: GraphRequest, allowed: set[str], max_clauses: int | None = None
+                         ) -> CompiledFilter | None:
+    raw = req.query.get("$filter")
+    if raw is None:
+        return None
+    try:
+        compiled = compile_filter(raw, allowed)
+    except FilterError as exc:
+        raise bad_request(str(exc), "BadRequest") from None
+    if max_clauses is not None and compiled.clause_count > max_clauses:
+        raise bad_request("The restriction or sort order is too complex for this operation.",
+                          "InefficientFilter")
+    return compiled
