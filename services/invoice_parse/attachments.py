@@ -36,6 +36,10 @@ from shared.vault_client import ConnectionNeedsConsentError, VaultRefused, Vault
 
 PURPOSE = "mail_attachments"
 CALLER = "invoice-parse"
+# One message should finish well inside its subscription's ack deadline (120 s): a
+# throttled or slow Graph fails the delivery early and Pub/Sub retries it with backoff.
+GRAPH_RETRIES = 3
+GRAPH_TIMEOUT_S = 20.0
 FILE_ATTACHMENT = "#microsoft.graph.fileAttachment"
 
 
@@ -74,7 +78,8 @@ def attachments_through_vault(settings: Settings, session: requests.Session | No
         tokens = VaultTokenProvider(settings.vault_url, connection_id, PURPOSE, caller=CALLER,
                                     id_token_source=id_tokens)
         return GraphAttachments(GraphClient(tokens, settings.graph_base_url,
-                                            session=shared_session))
+                                            session=shared_session, max_retries=GRAPH_RETRIES,
+                                            timeout_s=GRAPH_TIMEOUT_S))
 
     return open_attachments
 

@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -361,3 +362,28 @@ def files_containing(needle: bytes, since: float) -> list[Path]:
                 except OSError:
                     continue
     return found
+
+
+def test_concurrent_invoices_of_one_vendor_are_all_counted(stack, owner, mailbox):
+    """Each handler rebuilds the vendor's spend from what it can see; the per-vendor lock
+    makes the last one see every invoice, so none is lost from the roll-up."""
+    org_id, connection_id = create_org(owner)
+    events = []
+    for n in range(8):
+        event = detected(org_id, connection_id, received_at="2026-10-05T09:30:00+00:00")
+        mailbox.attach(event.message_id, invoice_pdf(f"SL-C-{n}", f"{10 + n}.00", tax="0.00"))
+        events.append(event)
+    apps = [create_app(service_env(stack, "invoice-parse"), open_attachments=lambda _: mailbox)
+            for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(max_workers=len(events)) as pool:
+            answers = list(pool.map(
+                lambda pair: push(apps[pair[0] % len(apps)].test_client(), pair[1]).status_code,
+                enumerate(events)))
+    finally:
+        for app in apps:
+            app.extensions["coax"].engine.dispose()
+    assert answers == [204] * len(events)
+    [month] = rows(owner, "select amount_minor, invoices from spend_monthly where org_id = :o",
+                   o=org_id)
+    assert month == {"amount_minor": sum((10 + n) * 100 for n in range(8)), "invoices": 8}
