@@ -56,11 +56,13 @@ class GraphCounters:
         self.throttled_seconds = 0.0
         self.backoff_seconds = 0.0
         self.token_refreshes = 0
+        self.request_seconds = 0.0  # time spent in HTTP calls (by the injected clock)
         self.by_status: Counter[str] = Counter()
 
-    def sent(self, status: int | None) -> None:
+    def sent(self, status: int | None, seconds: float = 0.0) -> None:
         with self._lock:
             self.requests += 1
+            self.request_seconds += seconds
             self.by_status["error" if status is None else str(status)] += 1
 
     def waited(self, seconds: float, throttled: bool) -> None:
@@ -83,4 +85,5 @@ class GraphCounters:
                     "throttled_seconds": round(self.throttled_seconds, 3),
                     "backoff_seconds": round(self.backoff_seconds, 3),
                     "token_refreshes": self.token_refreshes,
+                    "request_seconds": round(self.request_seconds, 3),
                     "by_status": dict(self.by_status)}
