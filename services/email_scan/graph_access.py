@@ -42,12 +42,26 @@ _PART_ERRORS = {400: GraphBadRequest, 401: GraphAuthError, 403: GraphForbidden,
 class BatchedMailboxReader:
     """`MailboxReader` over a GraphClient: the first page of every filter in one `$batch`."""
 
-    def __init__(self, client: GraphClient, page_size: int = PAGE_SIZE):
+    def __init__(self, client: GraphClient, page_size: int = PAGE_SIZE,
+                 tokens: VaultTokenProvider | None = None):
         self.client = client
         self.page_size = page_size
+        self._tokens = tokens
 
     def messages_matching(self, user_id: str, filters: Sequence[str],
                           fields: Sequence[str]) -> Iterator[dict]:
+        try:
+            yield from self._messages(user_id, filters, fields)
+        except GraphAuthError:
+            # Graph refused the token even after the client's one retry: drop the vault's
+            # cached token so the redelivered scan asks the vault afresh (which then knows
+            # whether the grant itself is gone).
+            if self._tokens is not None:
+                self._tokens.invalidate()
+            raise
+
+    def _messages(self, user_id: str, filters: Sequence[str],
+                  fields: Sequence[str]) -> Iterator[dict]:
         path = f"/users/{quote(user_id, safe='')}/messages"
         parts = [{"id": str(number), "method": "GET",
                   "url": path + "?" + urlencode({"$select": select("message", fields),
@@ -90,20 +104,21 @@ class ConnectionClients:
         self._session = session or requests.Session()
         self._capacity = capacity
         self._lock = threading.Lock()
-        self._clients: OrderedDict[str, GraphClient] = OrderedDict()
+        self._readers: OrderedDict[str, BatchedMailboxReader] = OrderedDict()
 
     def __call__(self, connection_id: str) -> BatchedMailboxReader:
         with self._lock:
-            client = self._clients.get(connection_id)
-            if client is None:
+            reader = self._readers.get(connection_id)
+            if reader is None:
                 tokens = VaultTokenProvider(self._vault_url, connection_id, PURPOSE,
                                             caller=CALLER, session=self._session)
                 client = GraphClient(tokens, self._graph_url, session=self._session)
-                self._clients[connection_id] = client
-                if len(self._clients) > self._capacity:
-                    self._clients.popitem(last=False)
-            self._clients.move_to_end(connection_id)
-            return BatchedMailboxReader(client)
+                reader = BatchedMailboxReader(client, tokens=tokens)
+                self._readers[connection_id] = reader
+                if len(self._readers) > self._capacity:
+                    self._readers.popitem(last=False)
+            self._readers.move_to_end(connection_id)
+            return reader
 
 
 def mailbox_opener(settings: Settings, session: requests.Session | None = None

@@ -22,7 +22,7 @@ from services.email_scan.scan import MailboxReader, ScanOutcome, scan_mailbox
 from services.email_scan.sender_filter import sender_filters
 from shared.catalog import Catalog
 from shared.db import UnitOfWork
-from shared.graph import GraphAuthError, GraphBadRequest, GraphForbidden, GraphNotFound
+from shared.graph import GraphBadRequest, GraphForbidden, GraphNotFound
 from shared.logs import log_fields
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.contracts import BillingEmailDetected, MailboxScanRequested
@@ -105,7 +105,8 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
 def _scan_or_park(deps: ScanDependencies, event: MailboxScanRequested,
                   filters: list[str]) -> ScanOutcome:
     """Graph's verdicts that retrying cannot change become a parked message with the reason;
-    throttling and outages propagate, so Pub/Sub retries with backoff."""
+    throttling, outages and a refused token (the reader dropped it; the vault decides on
+    the retry whether the grant is gone) propagate, so Pub/Sub retries with backoff."""
     try:
         return scan_mailbox(deps.open_mailbox(event.connection_id), deps.classifier,
                             event.mailbox_id, filters)
@@ -113,8 +114,6 @@ def _scan_or_park(deps: ScanDependencies, event: MailboxScanRequested,
         raise PermanentFailure(f"mailbox not found in the tenant ({exc.code})") from None
     except GraphForbidden as exc:
         raise PermanentFailure(f"Graph refused mail access ({exc.code})") from None
-    except GraphAuthError:
-        raise PermanentFailure("Graph no longer accepts the connection's grant") from None
     except ConnectionNeedsConsentError:
         raise ConnectionUnusable() from None
     except VaultRefused as exc:
