@@ -187,3 +187,19 @@ def test_token_endpoint_faults_and_runtime_grants(m365sim):
         assert _verified_claims(m365sim, narrowed["access_token"])["roles"] == ["User.Read.All"]
     finally:
         m365sim.set_grants(tenant.tenant_id, list(tenant.roles))
+
+
+def test_multi_tenant_sign_in_through_organizations(m365sim):
+    """The api's login uses /organizations: the user's tenant decides the token's tid."""
+    tenant = m365sim.tenants[1]
+    user = m365sim.world.tenants[1].directory.active_users()[0]
+    app = _app(m365sim, "organizations")
+    flow, params = _auth_code_flow(m365sim, app, ["User.Read"],
+                                   login_hint=user.user_principal_name)
+    result = app.acquire_token_by_auth_code_flow(flow, params)
+    assert result["id_token_claims"]["tid"] == tenant.tenant_id
+    assert result["id_token_claims"]["preferred_username"] == user.user_principal_name
+    refreshed = app.acquire_token_by_refresh_token(result["refresh_token"], ["User.Read"])
+    assert _verified_claims(m365sim, refreshed["access_token"])["tid"] == tenant.tenant_id
+    app_only = app.acquire_token_for_client(scopes=GRAPH_DEFAULT)
+    assert app_only["error"] == "invalid_request"

@@ -133,8 +133,9 @@ def _check_client(form) -> Response | None:
 def token(tenant: str):
     state, form = _state(), request.form
     grant_type = form.get("grant_type", "")
-    found = _resolve_tenant(tenant)
-    if found is None:
+    # On /organizations and /common the tenant comes from the code or refresh token.
+    found = None if tenant in MULTI_TENANT else _resolve_tenant(tenant)
+    if found is None and tenant not in MULTI_TENANT:
         state.stats.record_token(grant_type, "unknown_tenant")
         return _tenant_not_found(tenant)
     failure = _check_client(form)
@@ -156,7 +157,11 @@ def token(tenant: str):
     return failure
 
 
-def _client_credentials(state: SimState, tenant: SimTenant, form) -> Response:
+def _client_credentials(state: SimState, tenant: SimTenant | None, form) -> Response:
+    if tenant is None:
+        return aad_error(400, "invalid_request", 90002,
+                         "Client credentials need a tenant-specific authority, not "
+                         "/organizations or /common.")
     scope = form.get("scope", "")
     if scope.split() != [GRAPH + ".default"]:
         return aad_error(400, "invalid_scope", 1002012,
@@ -214,9 +219,9 @@ def _pkce_matches(code: AuthCode, verifier: str | None) -> bool:
     return hmac.compare_digest(expected, code.challenge)
 
 
-def _authorization_code(state: SimState, tenant: SimTenant, form) -> Response:
+def _authorization_code(state: SimState, tenant: SimTenant | None, form) -> Response:
     code = state.redeem_code(form.get("code", ""))
-    if code is None or code.tenant_id != tenant.id:
+    if code is None or (tenant is not None and code.tenant_id != tenant.id):
         return aad_error(400, "invalid_grant", 70008,
                          "The provided authorization code or refresh token has expired due to "
                          "inactivity. Send a new interactive authorization request for this "
@@ -229,12 +234,13 @@ def _authorization_code(state: SimState, tenant: SimTenant, form) -> Response:
         return aad_error(400, "invalid_grant", 501481,
                          "The Code_Verifier does not match the code_challenge supplied in the "
                          "authorization request.")
-    return _delegated_tokens(state, tenant, code.user_id, code.scopes, code.nonce)
+    return _delegated_tokens(state, state.world.tenant(code.tenant_id), code.user_id,
+                             code.scopes, code.nonce)
 
 
-def _refresh_token(state: SimState, tenant: SimTenant, form) -> Response:
+def _refresh_token(state: SimState, tenant: SimTenant | None, form) -> Response:
     grant = state.find_refresh(form.get("refresh_token", ""))
-    if grant is None or grant.tenant_id != tenant.id:
+    if grant is None or (tenant is not None and grant.tenant_id != tenant.id):
         return aad_error(400, "invalid_grant", 9002313,
                          "Invalid request. Request is malformed or invalid.")
     if grant.revoked:
@@ -253,7 +259,8 @@ def _refresh_token(state: SimState, tenant: SimTenant, form) -> Response:
                          "authorization request for this user and resource.")
     # Rotation: every refresh answers with a new refresh token. Like Entra, the old one is
     # not revoked by use; only revocation (or consent removal) invalidates it.
-    return _delegated_tokens(state, tenant, grant.user_id, grant.scopes, None)
+    return _delegated_tokens(state, state.world.tenant(grant.tenant_id), grant.user_id,
+                             grant.scopes, None)
 
 
 def _redirect_error(redirect_uri: str, state_value: str | None, error: str, code: int,
