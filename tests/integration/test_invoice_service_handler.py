@@ -315,15 +315,14 @@ def test_no_invoice_document_reaches_the_database_or_the_disk(service, owner, ma
     document = invoice_pdf("SL-LEAK-1", "33.00", marker=marker)
     assert marker.encode() in document
     mailbox.attach(event.message_id, document)
-    since = time.time() - 1
+    since, since_xid = time.time() - 1, current_xid(owner)
     assert push(service, event).status_code == 204
     assert invoices(owner, org_id)[0]["invoice_number"] == "SL-LEAK-1"
 
     # Each search is first shown to find what it looks for: the stored invoice number in
     # the database, and a control file holding the marker on disk.
-    assert tables_containing(owner, "SL-LEAK-1") == ["invoices"]
-    assert tables_containing(owner, marker) == []
-    assert tables_containing(owner, "%PDF-") == []
+    found = tables_containing(owner, ("SL-LEAK-1", marker, "%PDF-"), since_xid)
+    assert found == {"SL-LEAK-1": ["invoices"], marker: [], "%PDF-": []}
     control = Path("/tmp") / f"invoice-leak-control-{secrets.token_hex(4)}"
     control.write_bytes(marker.encode())
     try:
@@ -332,18 +331,28 @@ def test_no_invoice_document_reaches_the_database_or_the_disk(service, owner, ma
         control.unlink()
 
 
-def tables_containing(owner, needle: str) -> list[str]:
-    found = []
+def current_xid(owner) -> int:
+    with owner.connect() as connection:
+        return connection.execute(sa.text("select txid_current() % 4294967296")).scalar()
+
+
+def tables_containing(owner, needles: tuple[str, ...], since_xid: int) -> dict[str, list[str]]:
+    """Which tables hold each needle in a row written since `since_xid` (one pass each)."""
+    found: dict[str, list[str]] = {needle: [] for needle in needles}
+    counts = ", ".join(f"count(*) filter (where strpos(t::text, :n{i}) > 0)"
+                       for i in range(len(needles)))
+    params = {f"n{i}": needle for i, needle in enumerate(needles)}
     with owner.connect() as connection:
         tables = connection.execute(sa.text(
             "select table_name from information_schema.tables where table_schema = 'public' "
             "and table_type = 'BASE TABLE' order by table_name")).scalars().all()
         for table in tables:
             hits = connection.execute(sa.text(
-                f"select count(*) from {table} t where strpos(t::text, :needle) > 0"),
-                {"needle": needle}).scalar()
-            if hits:
-                found.append(table)
+                f"select {counts} from {table} t where t.xmin::text::bigint >= :since"),
+                {**params, "since": since_xid}).one()
+            for needle, count in zip(needles, hits, strict=True):
+                if count:
+                    found[needle].append(table)
     return found
 
 
