@@ -58,7 +58,7 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
                            deps: ScanDependencies) -> None:
     """One mailbox, one window: query only catalog senders, keep billing and sign-up mail,
     publish each new one once, move the mailbox's watermark."""
-    window = _checked_window(event)
+    window = _checked_request(event)
     connection = store.load_connection(uow, event.connection_id)
     if connection is None:
         raise PermanentFailure("connection not found in this organization")
@@ -124,7 +124,7 @@ def _scan_or_park(deps: ScanDependencies, event: MailboxScanRequested,
         raise PermanentFailure(f"Graph rejected the scan query ({exc.code})") from None
 
 
-def _checked_window(event: MailboxScanRequested) -> Window:
+def _checked_request(event: MailboxScanRequested) -> Window:
     # Graph user ids are GUIDs; refusing anything else also keeps a person's address (a UPN)
     # out of the request path and the logs.
     for name in ("connection_id", "mailbox_id"):
