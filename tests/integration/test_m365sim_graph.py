@@ -3,6 +3,8 @@ token, the P1 licence 403, query limits, $batch, and privacy-violation accountin
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.m365sim import fixtures
@@ -188,3 +190,16 @@ def test_stats_count_per_endpoint_mailbox_and_status(m365sim, tokens):
     assert stats["by_endpoint"] == {"GET /users/{id}/messages": 1, "GET /users": 1}
     assert stats["by_mailbox"] == {mailbox: 1}
     assert stats["by_status"] == {"200": 1, "400": 1}
+
+
+def test_attachment_get_and_value_agree(m365sim, tokens):
+    invoice = _invoice(m365sim)
+    base = (f"users/{invoice['mailbox_user_id']}/messages/{invoice['message_id']}"
+            f"/attachments/{invoice['attachment_id']}")
+    item = _get(m365sim, tokens, 0, base).json()
+    raw = _get(m365sim, tokens, 0, f"{base}/$value")
+    assert raw.headers["Content-Type"] == "application/pdf"
+    assert base64.b64decode(item["contentBytes"]) == raw.content
+    assert raw.content.startswith(b"%PDF") and item["name"].endswith(".pdf")
+    missing = _get(m365sim, tokens, 0, base.replace(invoice["attachment_id"], "AAMkAGAttnone"))
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "ErrorItemNotFound"
