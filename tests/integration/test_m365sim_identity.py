@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from urllib.parse import parse_qs, urlparse
 
 import jwt
@@ -203,3 +204,15 @@ def test_multi_tenant_sign_in_through_organizations(m365sim):
     assert _verified_claims(m365sim, refreshed["access_token"])["tid"] == tenant.tenant_id
     app_only = app.acquire_token_for_client(scopes=GRAPH_DEFAULT)
     assert app_only["error"] == "invalid_request"
+
+
+def test_form_post_response_mode(m365sim):
+    tenant = m365sim.tenants[0]
+    app = _app(m365sim, tenant.tenant_id)
+    flow = app.initiate_auth_code_flow(["User.Read"], redirect_uri=REDIRECT,
+                                       response_mode="form_post")
+    page = m365sim.session().get(flow["auth_uri"], timeout=10)
+    assert page.status_code == 200 and f'action="{REDIRECT}"' in page.text
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+    result = app.acquire_token_by_auth_code_flow(flow, fields)
+    assert "access_token" in result, result.get("error_description")

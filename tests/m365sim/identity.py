@@ -11,6 +11,7 @@ import hmac
 import time
 import uuid
 from datetime import UTC, datetime
+from html import escape
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, request
@@ -331,7 +332,19 @@ def authorize(tenant: str):
     params = {"code": code, "session_state": str(uuid.uuid4())}
     if state_value:
         params["state"] = state_value
+    if args.get("response_mode") == "form_post":
+        return _form_post(redirect_uri, params)
     return redirect(f"{redirect_uri}?{urlencode(params)}", code=302)
+
+
+def _form_post(redirect_uri: str, params: dict) -> Response:
+    """response_mode=form_post: a page that POSTs the answer to the redirect URI (a test
+    reads the hidden inputs instead of running the script)."""
+    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}"/>'
+                     for k, v in params.items())
+    page = (f'<html><body onload="document.forms[0].submit()"><form method="post" '
+            f'action="{escape(redirect_uri)}">{inputs}</form></body></html>')
+    return Response(page, status=200, content_type="text/html; charset=utf-8")
 
 
 @identity.get("/<tenant>/v2.0/adminconsent")
