@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.email_scan import store
 from services.email_scan.classify import Classifier
@@ -29,6 +29,11 @@ from shared.messaging.contracts import BillingEmailDetected, MailboxScanRequeste
 from shared.vault_client import ConnectionNeedsConsentError, VaultRefused
 
 log = logging.getLogger(__name__)
+
+# Mail can show up in Graph queries a little after its receivedDateTime. The watermark stays
+# this far behind "now", and the next scan starts from the watermark, so late arrivals are
+# still found.
+INDEXING_LAG = timedelta(minutes=5)
 
 
 class ConnectionUnusable(Exception):
@@ -69,7 +74,7 @@ def scan_requested_mailbox(event: MailboxScanRequested, uow: UnitOfWork,
         return
 
     scanned = store.lock_scanned_span(uow, event.org_id, event.connection_id, event.mailbox_id)
-    reachable = up_to(window, deps.clock())
+    reachable = up_to(window, deps.clock() - INDEXING_LAG)
     todo = window_to_scan(reachable, scanned) if reachable else None
     if todo is None:
         _log("scan skipped: window already scanned or in the future", event)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.email_scan.classify import Classifier
-from services.email_scan.handlers import ScanDependencies, scan_requested_mailbox
+from services.email_scan.handlers import INDEXING_LAG, ScanDependencies, scan_requested_mailbox
 from shared.catalog import load_catalog
 from shared.db import UnitOfWorkFactory
 from shared.messaging.consumer import PermanentFailure
@@ -127,13 +127,20 @@ def test_scan_stores_billing_mail_emits_once_and_rescans_add_nothing(engine, own
         ("zoom", day(2) + timedelta(hours=9), day(6) + timedelta(hours=9))]
 
 
-def test_a_window_reaching_past_now_moves_the_watermark_only_to_now(engine, owner, catalog):
+def test_the_watermark_stays_behind_now_and_the_next_scan_starts_there(engine, owner,
+                                                                       catalog):
     org_id, connection_id = create_org(owner, name="Future Window Ltd")
-    deps = deps_for(catalog, FakeMailbox(MAIL), now=day(4))
-    scan(engine, deps, org_id, connection_id, day(1), day(20))
+    mailbox = FakeMailbox(MAIL)
+    scan(engine, deps_for(catalog, mailbox, now=day(4)), org_id, connection_id, day(1), day(20))
     until = rows(owner, "select scanned_until from mailbox_watermarks where connection_id = :c",
                  c=connection_id)[0][0]
-    assert until == day(4)
+    assert until == day(4) - INDEXING_LAG
+    # The next request starts where the previous one ended ("now" then): the scan goes back
+    # to the watermark, so mail indexed late in that last stretch is not skipped.
+    before = len(mailbox.calls)
+    scan(engine, deps_for(catalog, mailbox, now=day(7)), org_id, connection_id, day(4), day(7))
+    assert all(f"receivedDateTime ge {(day(4) - INDEXING_LAG).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+               in f for f in mailbox.calls[before:])
 
 
 def test_attachment_mode_is_carried_on_the_event(engine, owner, catalog):
