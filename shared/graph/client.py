@@ -24,7 +24,7 @@ from shared.graph.errors import (
     GraphUnavailable,
 )
 from shared.graph.retry import RETRYABLE_STATUS, parse_retry_after
-from shared.graph.transport import GRAPH_V1, GraphTransport
+from shared.graph.transport import GRAPH_V1, GraphTransport, json_object, redact_path
 
 MAX_BATCH = 20
 USERS_PAGE = 999
@@ -119,7 +119,8 @@ class GraphClient(GraphTransport):
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise AttachmentTooLarge(f"attachment is {declared} bytes, limit {max_bytes}",
-                                         status=response.status_code, path=urlsplit(path).path)
+                                         status=response.status_code,
+                                         path=redact_path(urlsplit(path).path))
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data.extend(chunk)
@@ -175,8 +176,15 @@ class GraphClient(GraphTransport):
             response = self.request("POST", "$batch", body={"requests": list(pending.values())},
                                     mailboxes=mailboxes)
             retry_waits, throttled = [], False
-            for part in response.json().get("responses", []):
-                status = int(part.get("status", 0))
+            parts = json_object(response).get("responses")
+            if not isinstance(parts, list):
+                raise GraphError("batch answer has no responses list", path="/$batch")
+            for part in parts:
+                if not isinstance(part, dict) or part.get("id") not in pending:
+                    continue  # an answer to nothing we asked: ignore it
+                status = part.get("status")
+                if not isinstance(status, int):
+                    raise GraphError("batch part without a status", path="/$batch")
                 if status in RETRYABLE_STATUS:
                     headers = {k.lower(): v for k, v in (part.get("headers") or {}).items()}
                     retry_waits.append(parse_retry_after(headers.get("retry-after")))

@@ -75,7 +75,8 @@ class GraphTransport:
             # goes to the Graph origin we were configured with.
             base, link = urlsplit(self.base_url), urlsplit(path_or_url)
             if (link.scheme, link.netloc) != (base.scheme, base.netloc):
-                raise GraphError("refusing a link to another origin", path=link.path)
+                raise GraphError("refusing a link to another origin",
+                                 path=redact_path(link.path))
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
@@ -102,7 +103,7 @@ class GraphTransport:
                 mailboxes: Iterable[str] = (), stream: bool = False) -> requests.Response:
         """Send with retries; a 2xx response or a typed GraphError."""
         url = self._url(path_or_url)
-        path = urlsplit(url).path
+        path = redact_path(urlsplit(url).path)
         mailboxes = tuple(mailboxes)
         attempt, refreshed = 0, False
         while True:
@@ -128,8 +129,9 @@ class GraphTransport:
 
     def get_json(self, path_or_url: str, params: dict | None = None, *,
                  mailboxes: Iterable[str] = (), headers: dict | None = None) -> dict:
-        return self.request("GET", path_or_url, params=params, mailboxes=mailboxes,
-                            headers=headers).json()
+        response = self.request("GET", path_or_url, params=params, mailboxes=mailboxes,
+                                headers=headers)
+        return json_object(response)
 
     # --- paging --------------------------------------------------------------------------------
     def _walk(self, path_or_url: str, params: dict | None, mailboxes: Iterable[str] = (),
@@ -147,13 +149,39 @@ class GraphTransport:
             yield body.get("value", [])
 
 
+def json_object(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise GraphError("Graph answered with something other than a JSON object",
+                         status=response.status_code,
+                         path=redact_path(urlsplit(response.url or "").path))
+    return body
+
+
+def redact_path(path: str) -> str:
+    """The request path with object ids (a user id may be an email address) replaced, so an
+    error message can be logged: /v1.0/users/{id}/messages/{id}."""
+    parts = path.split("/")
+    for index in range(1, len(parts)):
+        if parts[index - 1] in _ID_AFTER and parts[index] not in ("delta", "$value"):
+            parts[index] = "{id}"
+    return "/".join(parts)
+
+
+_ID_AFTER = {"users", "messages", "attachments"}
+
+
 def _error_details(response: requests.Response) -> tuple[str | None, str]:
     try:
-        error = response.json().get("error", {})
+        body = response.json()
     except ValueError:
         return None, f"HTTP {response.status_code}"
+    error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return error.get("code"), error.get("message") or f"HTTP {response.status_code}"
+        return error.get("code"), str(error.get("message") or f"HTTP {response.status_code}")
     return None, f"HTTP {response.status_code}"
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from shared.graph import GraphClient, GraphError, graph_time
+from shared.graph.transport import redact_path
 
 
 class _RefusingSession:
@@ -47,3 +48,9 @@ def test_graph_time_needs_an_aware_datetime():
 def test_batch_ids_must_be_unique():
     with pytest.raises(ValueError):
         _client([]).batch([{"id": "1", "url": "/users"}, {"id": "1", "url": "/users"}])
+
+
+def test_error_paths_name_no_mailbox_or_message():
+    assert redact_path("/v1.0/users/anna.berg@contoso.example/messages/AAMk1/attachments/AAMk2"
+                       "/$value") == "/v1.0/users/{id}/messages/{id}/attachments/{id}/$value"
+    assert redact_path("/v1.0/users/delta") == "/v1.0/users/delta"
