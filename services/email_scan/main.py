@@ -17,6 +17,9 @@ from shared.messaging.contracts import MailboxScanRequested
 from shared.runtime import bootstrap
 from shared.web import outbox_relay_route, push_route, service_app
 
+# The time window plus the longest single sender clause need about this much.
+MIN_FILTER_CHARS = 400
+
 
 def create_app(env: Mapping[str, str] | None = None, *,
                open_mailbox: Callable[[str], MailboxReader] | None = None,
@@ -42,10 +45,15 @@ def filter_limits(env: Mapping[str, str]) -> handlers.FilterLimits:
     """Graph's filter bounds, overridable where Exchange proves stricter than we assume."""
     defaults = handlers.FilterLimits()
     try:
-        return handlers.FilterLimits(
+        limits = handlers.FilterLimits(
             max_clauses=int(env.get("COAX_EMAIL_FILTER_MAX_CLAUSES", defaults.max_clauses)),
             max_chars=int(env.get("COAX_EMAIL_FILTER_MAX_CHARS", defaults.max_chars)),
         )
     except ValueError:
         raise ValueError("COAX_EMAIL_FILTER_MAX_CLAUSES and COAX_EMAIL_FILTER_MAX_CHARS must "
                          "be integers") from None
+    # Checked at start-up: a bound no filter fits would fail every scan later instead.
+    if limits.max_clauses < 1 or limits.max_chars < MIN_FILTER_CHARS:
+        raise ValueError(f"COAX_EMAIL_FILTER_MAX_CLAUSES must be >= 1 and "
+                         f"COAX_EMAIL_FILTER_MAX_CHARS >= {MIN_FILTER_CHARS}")
+    return limits
