@@ -55,7 +55,8 @@ def record_invoice(event: BillingEmailDetected, uow: UnitOfWork,
 
     reading = _read_document(event, connection, deps)
     subject = subject_without_vendor(event.subject, deps.vendor_names.get(event.vendor_id, ()))
-    facts = merge_facts(parse_subject(subject), reading.fields)
+    received_on = _received_on(event)
+    facts = merge_facts(parse_subject(subject), reading.fields, received_on)
     if not facts.has_substance:
         outcome("nothing_found", reading)
         _log("no invoice facts found", event, reading)
@@ -63,7 +64,7 @@ def record_invoice(event: BillingEmailDetected, uow: UnitOfWork,
 
     store.lock_vendor(uow, event.org_id, event.vendor_id)
     saved = store.save_invoice(uow, event.org_id, event.vendor_id, event.message_id, event.kind,
-                               _received_on(event), facts)
+                               received_on, facts)
     outcome("stored", reading, saved.id)
     if saved.changed:
         refresh_spend(uow, event.org_id, event.vendor_id)

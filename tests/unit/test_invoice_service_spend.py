@@ -151,5 +151,7 @@ def test_add_months_clamps_to_the_end_of_the_month():
 
 def test_the_ecb_one_day_file_with_its_spelled_out_date_is_read():
     rates = parse_ecb_csv("Date, USD, JPY, \n04 December 2026, 1.0541, 163.22, \n")
-    assert rates == [Rate("USD", date(2026, 12, 4), Decimal("1.0541")),
-                     Rate("JPY", date(2026, 12, 4), Decimal("163.22"))]
+    assert rates == [
+        Rate("USD", date(2026, 12, 4), Decimal("1.0541")),
+        Rate("JPY", date(2026, 12, 4), Decimal("163.22")),
+    ]
