@@ -203,3 +203,15 @@ def test_attachment_get_and_value_agree(m365sim, tokens):
     assert raw.content.startswith(b"%PDF") and item["name"].endswith(".pdf")
     missing = _get(m365sim, tokens, 0, base.replace(invoice["attachment_id"], "AAMkAGAttnone"))
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "ErrorItemNotFound"
+
+
+@pytest.mark.parametrize("path,params", [
+    ("users", {"$skiptoken": "not-base64-json"}),
+    ("users", {"$skiptoken": "eyJhZnRlciI6ICJ4In0"}),  # {"after": "x"}
+    ("users/delta", {"$deltatoken": "e30"}),  # {}
+    ("auditLogs/signIns", {"$skiptoken": "WzFd"}),  # [1]
+])
+def test_tampered_paging_tokens_answer_400(m365sim, tokens, path, params):
+    answer = _get(m365sim, tokens, 0, path, **params)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "Request_BadRequest"

@@ -20,6 +20,7 @@ from tests.m365sim.graph_support import (
     parse_top,
     project,
     require,
+    skip_value,
 )
 from tests.m365sim.signins import iso
 
@@ -45,8 +46,7 @@ def list_users(req: GraphRequest, *, sim=None) -> GraphResponse:
                     "999 inclusive.", "Request_UnsupportedQuery")
     fields = parse_select(req, USER_PROPERTIES, "microsoft.graph.user") or USER_DEFAULT
     predicate = compile_query_filter(req, USER_FILTERABLE)
-    after = decode_token(req.query["$skiptoken"]).get("after", -1) if (
-        "$skiptoken" in req.query) else -1
+    after = skip_value(req, "after", -1)
     page: list[SimUser] = []
     more = False
     for user in req.tenant.directory.users[after + 1:]:
@@ -99,9 +99,10 @@ def users_delta(req: GraphRequest, *, sim=None) -> GraphResponse:
     _directory_read(req)
     directory = req.tenant.directory
     if "$skiptoken" in req.query:
-        state = decode_token(req.query["$skiptoken"])
+        state = decode_token(req.query["$skiptoken"], since=int, upto=int, after=int,
+                             select=list)
     else:
-        since = decode_token(req.query["$deltatoken"]).get("since", 0) if (
+        since = decode_token(req.query["$deltatoken"], since=int)["since"] if (
             "$deltatoken" in req.query) else 0
         fields = parse_select(req, USER_PROPERTIES, "microsoft.graph.user")
         state = {"since": since, "upto": directory.version, "after": -1,
@@ -145,8 +146,7 @@ def sign_ins(req: GraphRequest, *, sim=None) -> GraphResponse:
                     "and 1000 inclusive.", "Request_UnsupportedQuery")
     predicate = compile_query_filter(req, SIGNIN_FILTERABLE)
     lower, upper = predicate.bounds("createdDateTime") if predicate else (None, None)
-    offset = decode_token(req.query["$skiptoken"]).get("offset", 0) if (
-        "$skiptoken" in req.query) else 0
+    offset = skip_value(req, "offset", 0)
     log, directory = req.tenant.signins, req.tenant.directory
     events = log.between(lower, upper)
     if predicate is not None and predicate.paths() == {"createdDateTime"}:

@@ -11,7 +11,6 @@ from tests.m365sim.graph_support import (
     bad_request,
     collection,
     compile_query_filter,
-    decode_token,
     encode_token,
     forbidden,
     page_link,
@@ -19,6 +18,7 @@ from tests.m365sim.graph_support import (
     parse_top,
     project,
     require,
+    skip_value,
 )
 
 MESSAGE_PROPERTIES = {
@@ -87,8 +87,7 @@ def list_messages(req: GraphRequest, user: str | None = None, *, sim) -> GraphRe
     requested = BODY_FIELDS & set(fields) if fields is not None else BODY_FIELDS - {"uniqueBody"}
     _body_access(req, requested, sim.stats, "GET /users/{id}/messages", owner.id)
     lower, upper = predicate.bounds("receivedDateTime") if predicate else (None, None)
-    offset = decode_token(req.query["$skiptoken"]).get("offset", 0) if (
-        "$skiptoken" in req.query) else 0
+    offset = skip_value(req, "offset", 0)
     matched = []
     for message in req.tenant.mail.mailbox(owner):
         if (lower and message.received < lower) or (upper and message.received > upper):

@@ -67,15 +67,28 @@ def encode_token(data: dict) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> dict:
+def decode_token(token: str, **expected: type) -> dict:
+    """Our own paging/delta token back, with `expected` keys of the given types; anything else
+    is the 400 Graph gives for a tampered token."""
+    invalid = bad_request("Invalid skip or delta token.", "Request_BadRequest")
     try:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise bad_request("Invalid skip or delta token.", "Request_BadRequest") from None
+        raise invalid from None
     if not isinstance(data, dict):
-        raise bad_request("Invalid skip or delta token.", "Request_BadRequest")
+        raise invalid
+    for key, kind in expected.items():
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise invalid
     return data
+
+
+def skip_value(req: GraphRequest, key: str, default: int) -> int:
+    """The integer a nextLink's $skiptoken carries (offset or cursor), else `default`."""
+    if "$skiptoken" not in req.query:
+        return default
+    return decode_token(req.query["$skiptoken"], **{key: int})[key]
 
 
 def page_link(req: GraphRequest, **params: str) -> str:
