@@ -3,15 +3,18 @@ and a threaded werkzeug server that runs it (HTTPS by default: msal requires htt
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.m365sim.control import control
 from tests.m365sim.graph_routes import graph
+from tests.m365sim.graph_support import error_body
 from tests.m365sim.identity import identity
 from tests.m365sim.state import SimState
 
@@ -30,7 +33,21 @@ def create_app(state: SimState) -> Flask:
     app.register_blueprint(control)
     app.register_blueprint(graph)
     app.register_blueprint(identity)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _http_error(error: HTTPException):
+    """Unknown paths and methods answer JSON, in Graph's shape under /v1.0."""
+    if request.path.startswith("/v1.0/"):
+        return jsonify(error_body("BadRequest", error.description or error.name)), error.code
+    return jsonify({"error": error.name.lower().replace(" ", "_")}), error.code
+
+
+def _unexpected_error(error: Exception):
+    logging.getLogger("m365sim").exception("simulator bug while answering %s", request.path)
+    return jsonify(error_body("InternalServerError", "The simulator failed.")), 500
 
 
 class SimulatorServer:
