@@ -41,7 +41,21 @@ def apply_page(uow: UnitOfWork, connection_id: str,
             "where connection_id = :c and user_id = any(cast(:ids as uuid[])) "
             "and removed_at is null",
             {"c": connection_id, "ids": removed, "now": now})
+    if delta_link is not None:
+        _close_full_round(uow, connection_id, now)
     _save_position(uow, connection_id, next_link=next_link, delta_link=delta_link, now=now)
+
+
+def _close_full_round(uow: UnitOfWork, connection_id: str, now: datetime) -> None:
+    """A round started without a deltaLink lists every current user and no removals: anyone
+    we hold that it did not list has left. (Only matters when an expired deltaLink forced a
+    full round; on a connection's first round there is nobody to miss.)"""
+    uow.execute(
+        "update directory_users u set removed_at = :now "
+        "from directory_state s where s.connection_id = :c and u.connection_id = :c "
+        "and s.delta_link is null and u.removed_at is null "
+        "and u.updated_at < coalesce(s.round_started_at, :now)",
+        {"c": connection_id, "now": now})
 
 
 def _upsert_users(uow: UnitOfWork, connection_id: str, users: Sequence[DirectoryUser],
@@ -87,7 +101,8 @@ def _save_position(uow: UnitOfWork, connection_id: str, *, next_link: str | None
             "insert into directory_state (org_id, connection_id, delta_link, next_link, "
             "last_round_finished_at, updated_at) values (:org, :c, :delta, null, :now, :now) "
             "on conflict (org_id, connection_id) do update set delta_link = excluded.delta_link, "
-            "next_link = null, last_round_finished_at = excluded.last_round_finished_at, "
+            "next_link = null, round_started_at = null, "
+            "last_round_finished_at = excluded.last_round_finished_at, "
             "updated_at = excluded.updated_at",
             {"org": uow.org_id, "c": connection_id, "delta": delta_link, "now": now})
         return
@@ -100,7 +115,9 @@ def _save_position(uow: UnitOfWork, connection_id: str, *, next_link: str | None
         {"org": uow.org_id, "c": connection_id, "next": next_link, "now": now})
 
 
-def restart_round(uow: UnitOfWork, connection_id: str) -> None:
-    """Forget an unfinished round whose nextLink Graph no longer accepts."""
-    uow.execute("update directory_state set next_link = null, round_started_at = null "
-                "where connection_id = :c", {"c": connection_id})
+def restart_round(uow: UnitOfWork, connection_id: str, *, full: bool) -> None:
+    """Forget an unfinished round whose link Graph no longer accepts; `full` also forgets the
+    deltaLink (it expired), so the next round lists everyone."""
+    uow.execute("update directory_state set next_link = null, round_started_at = null, "
+                "delta_link = case when :full then null else delta_link end "
+                "where connection_id = :c", {"c": connection_id, "full": full})

@@ -51,7 +51,7 @@ def sync_directory(ctx: SyncContext, delta_pages: DeltaPages) -> DirectoryResult
                     extra=log_fields(connection_id=ctx.connection_id, status=exc.status,
                                      full_round=fallback is None))
         with ctx.unit() as uow:
-            directory_store.restart_round(uow, ctx.connection_id)
+            directory_store.restart_round(uow, ctx.connection_id, full=fallback is None)
             uow.commit()
         _read_round(ctx, delta_pages(fallback), result)
     return result

@@ -212,3 +212,44 @@ def test_roles_hold_only_what_they_need(stack, role, statement):
                 c.execute(sa.text(statement))
     finally:
         engine.dispose()
+
+
+def test_an_expired_delta_link_falls_back_to_a_full_round_that_finds_leavers(owner, ingest):
+    from services.ingest.directory_sync import sync_directory
+    from services.ingest.progress import Page, SyncContext
+    from shared.graph import GraphError
+
+    org, connection = create_org(owner)
+    ada, bob = guid(), guid()
+
+    def user(user_id: str, name: str) -> dict:
+        return {"id": user_id, "displayName": name, "userPrincipalName": f"{name}@c.example",
+                "mail": f"{name}@c.example", "jobTitle": None, "department": "Sales",
+                "accountEnabled": True}
+
+    asked: list[str | None] = []
+
+    def graph(listing: list[dict], delta_link: str):
+        """Microsoft's side, scripted: a stored deltaLink has expired (410 Gone)."""
+        def pages(link):
+            asked.append(link)
+            if link is not None:
+                raise GraphError("sync state expired", status=410, code="SyncStateNotFound")
+            yield Page(listing[:1], next_link="page-2")
+            yield Page(listing[1:], delta_link=delta_link)
+        return pages
+
+    first = SyncContext(org, connection, ingest, now=DAY)
+    assert sync_directory(first, graph([user(ada, "ada"), user(bob, "bob")], "delta-1")
+                          ).round_complete
+    later = SyncContext(org, connection, ingest, now=DAY + timedelta(days=1))
+    result = sync_directory(later, graph([user(ada, "ada")], "delta-2"))
+    assert result.round_complete and asked == [None, "delta-1", None]
+    with owner.connect() as c:
+        removed = dict(c.execute(sa.text(
+            "select display_name, removed_at from directory_users where connection_id = :c"),
+            {"c": connection}).all())
+        state = c.execute(sa.text("select delta_link, next_link from directory_state "
+                                  "where connection_id = :c"), {"c": connection}).one()
+    assert removed == {"ada": None, "bob": DAY + timedelta(days=1)}
+    assert tuple(state) == ("delta-2", None)
