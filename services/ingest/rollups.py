@@ -9,10 +9,10 @@ app and user with the last successful sign-in), not from the daily table.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from services.ingest.discovery import TRIAGED, map_app
-from services.ingest.windows import Window
+from services.ingest.windows import Window, utc_days
 from shared.catalog import Catalog
 from shared.db import UnitOfWork
 
@@ -35,9 +35,9 @@ def roll_up_window(uow: UnitOfWork, window: Window, catalog: Catalog) -> None:
 
 
 def _roll_up_days(uow: UnitOfWork, window: Window) -> None:
-    first_day = datetime.combine(window.start.date(), time.min, tzinfo=window.start.tzinfo)
-    last_day = datetime.combine((window.end - timedelta(microseconds=1)).date(), time.min,
-                                tzinfo=window.end.tzinfo) + timedelta(days=1)
+    days = utc_days(window)
+    first_day = datetime.combine(days[0], time.min, tzinfo=UTC)
+    last_day = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1)
     uow.execute(
         "insert into app_usage_daily (org_id, app_id, day, active_users, sign_ins, "
         "failed_sign_ins) "

@@ -9,7 +9,7 @@ next one narrower. Windows are half-open [start, end) and never reach past `now`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 INITIAL_WINDOW = timedelta(days=3)
 MIN_WINDOW = timedelta(minutes=15)
@@ -60,9 +60,10 @@ def next_size(size: timedelta, pages: int, *, failed: bool = False) -> timedelta
     return size
 
 
-def utc_days(window: Window) -> list:
+def utc_days(window: Window) -> list[date]:
     """The UTC dates a window touches (for re-rolling daily usage)."""
-    day, last = window.start.date(), (window.end - timedelta(microseconds=1)).date()
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    day, last = start.date(), (end - timedelta(microseconds=1)).date()
     days = []
     while day <= last:
         days.append(day)
