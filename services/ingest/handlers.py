@@ -12,7 +12,7 @@ import requests
 
 from services.ingest import graph_sources
 from services.ingest.progress import OutOfTime, SyncContext
-from services.ingest.sync import Connection, GraphSources, SyncOutcome, run_steps
+from services.ingest.sync import Connection, GraphSources, run_steps
 from shared.catalog import Catalog
 from shared.db import UnitOfWork, UnitOfWorkFactory
 from shared.graph import Backoff, GraphAuthError, GraphClient
@@ -86,9 +86,10 @@ def run_sync(event: SyncRequested, uow: UnitOfWork, deps: SyncDeps) -> None:
 
     Pages are committed as they are read, in units of work of their own (see progress.py);
     this handler's unit of work holds the delivery claim and, at the end, the run record and
-    the connection's release. A transaction-scoped advisory lock keeps a second delivery of
-    the same connection's sync (Pub/Sub redelivers after the ack deadline) from running
-    alongside the first: it acknowledges and leaves the work to the one running.
+    the connection's release. A redelivery of this same message waits on the uncommitted
+    claim and then finds it processed; a *different* event for the same connection (a manual
+    sync during a scheduled one, a cron run after the lease expired) meets the
+    transaction-scoped advisory lock instead, and leaves the work to the sync running.
     """
     connection = _load_connection(uow, event.connection_id)
     if connection is None or connection.status != "active":
@@ -115,7 +116,7 @@ def run_sync(event: SyncRequested, uow: UnitOfWork, deps: SyncDeps) -> None:
         _finish(uow, event, "failed", run_id)
         return
     log.info("sync finished", extra=log_fields(connection_id=connection.id,
-                                               **_summary(outcome)))
+                                               summary=outcome.summary()))
     _finish(uow, event, "failed" if outcome.failed_steps else "succeeded", run_id)
 
 
@@ -155,10 +156,6 @@ def _finish(uow: UnitOfWork, event: SyncRequested, status: str,
         "update connections set sync_started_at = null, updated_at = now(), "
         "last_synced_at = case when :ok then now() else last_synced_at end where id = :id",
         {"id": event.connection_id, "ok": status == "succeeded"})
-
-
-def _summary(outcome: SyncOutcome) -> dict:
-    return {"summary": outcome.summary()}
 
 
 def _now() -> str:
