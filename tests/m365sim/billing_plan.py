@@ -77,6 +77,14 @@ def _sender(rng: random.Random, vendor: Vendor) -> tuple[str, str] | None:
     return (vendor.name, own) if own else None
 
 
+def add_years(day: date, years: int) -> date:
+    """Same day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
@@ -156,8 +164,8 @@ class BillingPlanner:
             charged_inside = rng.random() < 0.5
             renewal = (self.anchor + timedelta(days=rng.randint(5, 40))).date()
             start = (self.start + timedelta(days=rng.randint(10, window_days - 5))).date() \
-                if charged_inside else date(renewal.year - 1, renewal.month, min(renewal.day, 28))
-            next_renewal = date(start.year + 1, start.month, start.day) if charged_inside \
+                if charged_inside else add_years(renewal, -1)
+            next_renewal = add_years(start, 1) if charged_inside \
                 else renewal
         sub = Subscription(vendor, owner.index, language, currency, cycle, seats, unit_minor,
                            tax, sender[0], sender[1], start, next_renewal)
@@ -228,7 +236,7 @@ class BillingPlanner:
         rng, vendor = self.rng, sub.vendor
         number = self._invoice_number(vendor, day)
         period_end = (_add_months(day, 1) if sub.cycle == "monthly"
-                      else date(day.year + 1, day.month, day.day)) - timedelta(days=1)
+                      else add_years(day, 1)) - timedelta(days=1)
         subtotal = sub.unit_minor * sub.seats
         tax = round(subtotal * sub.tax_percent / 100)
         facts = InvoiceFacts(

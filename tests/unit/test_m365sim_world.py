@@ -16,6 +16,7 @@ import pypdf
 import pytest
 
 from shared.catalog import load_catalog
+from tests.m365sim.billing_plan import add_years
 from tests.m365sim.mail_text import format_money
 from tests.m365sim.world import World
 
@@ -153,3 +154,12 @@ def test_directory_changes_are_deterministic_and_reach_the_ground_truth(catalog)
     assert not any(r in users for r in changes["removed"])
     assert first.ground_truth()["tenants"][0]["removed_user_ids"] == sorted(changes["removed"])
 
+
+
+def test_dates_survive_leap_days(catalog):
+    assert add_years(date(2028, 2, 29), 1) == date(2029, 2, 28)
+    assert add_years(date(2028, 2, 29), -4) == date(2024, 2, 29)
+    for anchor in (date(2028, 3, 1), date(2029, 3, 1)):
+        truth = World(seed=2, profile="small", anchor_date=anchor, catalog=catalog).ground_truth()
+        assert all(i["period_start"] <= i["period_end"]
+                   for t in truth["tenants"] for i in t["invoices"])
