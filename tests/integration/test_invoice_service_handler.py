@@ -396,3 +396,18 @@ def test_concurrent_invoices_of_one_vendor_are_all_counted(stack, owner, mailbox
     [month] = rows(owner, "select amount_minor, invoices from spend_monthly where org_id = :o",
                    o=org_id)
     assert month == {"amount_minor": sum((10 + n) * 100 for n in range(8)), "invoices": 8}
+
+
+def test_neither_the_subject_nor_the_document_text_is_logged(service, owner, mailbox, caplog,
+                                                            capsys):
+    org_id, connection_id = create_org(owner)
+    secret_subject = f"Receipt for Dr. Quill Marsh {secrets.token_hex(4)}: $10.00"
+    marker = f"DOCTEXT-{secrets.token_hex(6)}"
+    event = detected(org_id, connection_id, subject=secret_subject)
+    mailbox.attach(event.message_id, invoice_pdf("SL-LOG-1", "10.00", marker=marker))
+    with caplog.at_level("DEBUG"):
+        assert push(service, event).status_code == 204
+    logged = caplog.text + "".join(capsys.readouterr())
+    assert "invoice stored" in logged                 # the handler did log its story
+    assert secret_subject not in logged and "Quill Marsh" not in logged
+    assert marker not in logged and "SL-LOG-1" not in logged
