@@ -47,6 +47,8 @@ _VALUES = ("cast(:org as uuid), :vendor, :number, :message, :kind, :total, :curr
            "cast(:period_end as date), :source")
 _FACTS = ("total_minor, currency, tax_minor, invoice_date, period_start, period_end, source, "
           "kind, invoice_number")
+
+
 def save_invoice(uow: UnitOfWork, org_id: str, vendor_id: str, message_id: str, kind: str,
                  received_on: date, facts: InvoiceFacts) -> SavedInvoice:
     params = {
