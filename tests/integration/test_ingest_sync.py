@@ -218,11 +218,18 @@ def test_sync_reproduces_the_truth_under_injected_throttling_and_errors(stack, o
     try:
         with ingest_service(stack, sim, vault) as ingest:
             assert push_sync(ingest, org_id, connection_id).status_code == 204
+            assert_matches_truth(owner, sim, tenant.tenant_id, org_id, connection_id)
+            stored = counts(owner, "select count(*) from sign_ins where org_id = :o", o=org_id)
+            # An incremental round under the same fire: nothing lost, nothing doubled.
+            assert push_sync(ingest, org_id, connection_id).status_code == 204
     finally:
         faults = sim.stats()["faults"]
         sim.set_faults()
     assert faults.get("error", 0) > 0 and faults.get("throttle:Injected", 0) > 0
+    assert faults.get("drop", 0) > 0
     assert_matches_truth(owner, sim, tenant.tenant_id, org_id, connection_id)
+    assert counts(owner, "select count(*) from sign_ins where org_id = :o", o=org_id) == stored
+    assert sync_runs(owner, connection_id) == ["succeeded", "succeeded"]
 
 
 def test_a_sync_longer_than_its_budget_continues_in_slices_until_done(stack, owner, sim, vault):
