@@ -15,6 +15,7 @@ from shared.graph import (
     AttachmentTooLarge,
     GraphAuthError,
     GraphClient,
+    GraphError,
     GraphForbidden,
     GraphNotFound,
     GraphThrottled,
@@ -97,6 +98,8 @@ def test_delta_rounds_under_faults_report_changes_and_removals(m365sim, provider
     assert removed == set(changes["removed"])
     assert changed == set(changes["hired"]) | set(changes["department_changed"])
     assert len(second.changes) == len(removed) + len(changed), "no duplicates"
+    assert all(set(c) == {"id", "displayName", "department"} for c in second.changes
+               if "@removed" not in c), "the deltaLink keeps the first round's $select"
     truth_ids = {u["id"] for u in _truth(m365sim)["users"]}
     assert truth_ids == ({u["id"] for u in first.changes} | changed) - removed
     _assert_every_retry_after_honoured(m365sim, sleep)
@@ -285,3 +288,14 @@ def test_attachments_for_many_messages_use_batch(m365sim, providers):
         assert ids == ([invoice["attachment_id"]] if invoice["attachment_id"] else [])
     stats = m365sim.stats()
     assert stats["by_endpoint"]["POST /$batch"] < len(invoices)
+
+
+def test_expired_delta_link_is_a_410_and_a_fresh_round_recovers(m365sim, providers):
+    client = _client(m365sim, providers[0])
+    first = client.users_delta(["displayName"])
+    m365sim.expire_delta_tokens(m365sim.tenants[0].tenant_id)
+    with pytest.raises(GraphError) as gone:
+        client.users_delta(delta_link=first.delta_link)
+    assert gone.value.status == 410 and gone.value.code == "syncStateNotFound"
+    again = client.users_delta(["displayName"])
+    assert {u["id"] for u in again.changes} == {u["id"] for u in _truth(m365sim)["users"]}

@@ -108,3 +108,17 @@ def grants(tenant_id: str):
     with state.lock:
         state.settings.grants[tenant_id] = tuple(roles)
     return jsonify({"tenant_id": tenant_id, "roles": roles})
+
+
+@control.post("/tenants/<tenant_id>/expire-delta-tokens")
+def expire_delta_tokens(tenant_id: str):
+    """Every outstanding users/delta link now answers 410 syncStateNotFound (as Graph does
+    for old tokens); a fresh round from /users/delta works."""
+    state = _state()
+    try:
+        directory = state.world.tenant(tenant_id).directory
+    except UnknownTenant:
+        return _problem(404, "unknown tenant")
+    with state.lock:
+        directory.delta_epoch += 1
+    return jsonify({"tenant_id": tenant_id, "delta_epoch": directory.delta_epoch})

@@ -72,6 +72,7 @@ class Directory:
     removed: dict[str, int] = field(default_factory=dict)  # user id -> version removed
     version: int = 1
     change_batches: int = 0
+    delta_epoch: int = 0  # bumped to expire every delta/skip token (Graph answers 410)
     _upns: set[str] = field(default_factory=set)
     _by_id: dict[str, SimUser] = field(default_factory=dict)
 

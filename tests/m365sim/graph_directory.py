@@ -100,13 +100,17 @@ def users_delta(req: GraphRequest, *, sim=None) -> GraphResponse:
     directory = req.tenant.directory
     if "$skiptoken" in req.query:
         state = decode_token(req.query["$skiptoken"], since=int, upto=int, after=int,
-                             select=list)
+                             select=list, epoch=int)
+    elif "$deltatoken" in req.query:  # the deltaLink remembers the round's $select
+        previous = decode_token(req.query["$deltatoken"], since=int, select=list, epoch=int)
+        state = {**previous, "upto": directory.version, "after": -1}
     else:
-        since = decode_token(req.query["$deltatoken"], since=int)["since"] if (
-            "$deltatoken" in req.query) else 0
         fields = parse_select(req, USER_PROPERTIES, "microsoft.graph.user")
-        state = {"since": since, "upto": directory.version, "after": -1,
-                 "select": fields or USER_DEFAULT}
+        state = {"since": 0, "upto": directory.version, "after": -1,
+                 "select": fields or USER_DEFAULT, "epoch": directory.delta_epoch}
+    if state["epoch"] != directory.delta_epoch:
+        raise GraphProblem(410, "syncStateNotFound",
+                           "The sync state generation is not found. Resync required.")
     since, upto, fields = state["since"], state["upto"], state["select"]
     page_size = _max_page_size(req, DELTA_PAGE)
     items, last_index, more = [], state["after"], False
@@ -131,7 +135,7 @@ def users_delta(req: GraphRequest, *, sim=None) -> GraphResponse:
     if more:
         token = encode_token({**state, "after": last_index})
         return collection(req, "users", items, next_link=page_link(req, **{"$skiptoken": token}))
-    token = encode_token({"since": upto})
+    token = encode_token({"since": upto, "select": fields, "epoch": state["epoch"]})
     return collection(req, "users", items, delta_link=page_link(req, **{"$deltatoken": token}))
 
 

@@ -130,6 +130,9 @@ class SimulatorHandle:
     def set_grants(self, tenant_id: str, roles: list[str]) -> dict:
         return self._call("POST", f"/tenants/{tenant_id}/grants", {"roles": roles})
 
+    def expire_delta_tokens(self, tenant_id: str) -> dict:
+        return self._call("POST", f"/tenants/{tenant_id}/expire-delta-tokens")
+
     def directory_changes(self, tenant_id: str) -> dict:
         return self._call("POST", f"/tenants/{tenant_id}/directory-changes")
 
