@@ -30,8 +30,10 @@ from infra.local.stack import (
     _kill_group,
     _spawn,
     down,
+    read_state,
     service_env,
     up,
+    write_state,
 )
 from shared.topology import load_topology
 
@@ -164,9 +166,8 @@ def report(cfg: StackConfig, org_id: str, org_name: str, sim: dict, truth: dict)
         inventory = load_inventory(uow, load_catalog())
         stored_mail = {(r.message_id, r.vendor_id, r.kind) for r in uow.execute(
             "select message_id, vendor_id, kind from billing_emails")}
-        stored_invoices = {r.invoice_number: r for r in uow.execute(
-            "select invoice_number, total_minor, currency from invoices "
-            "where invoice_number is not null")}
+        stored_invoices = {r.source_message_id: r for r in uow.execute(
+            "select source_message_id, total_minor, currency from invoices")}
     engine.dispose()
     say("")
     say(format_inventory(inventory, org_name))
@@ -175,9 +176,12 @@ def report(cfg: StackConfig, org_id: str, org_name: str, sim: dict, truth: dict)
     found_apps = {r.vendor_id for r in inventory.rows if "sign-ins" in r.sources}
     truth_mail = {(m["message_id"], m["vendor_id"], m["class"]) for m in truth["billing_messages"]}
     hits = len(truth_mail & stored_mail)
+    # An invoice is discoverable when its PDF is attached or its subject states the
+    # amount; the others exist only in the vendor's portal.
+    discoverable = [i for i in truth["invoices"] if i["attachment_id"] or i["amount_in_subject"]]
     right_invoices = sum(
-        1 for i in truth["invoices"]
-        if (s := stored_invoices.get(i["invoice_number"])) is not None
+        1 for i in discoverable
+        if (s := stored_invoices.get(i["message_id"])) is not None
         and s.total_minor == i["total_minor"] and s.currency == i["currency"])
     stats = requests.get(f"{sim['base_url']}/_sim/stats", verify=sim["ca_bundle"],
                          timeout=10).json()
@@ -187,7 +191,8 @@ def report(cfg: StackConfig, org_id: str, org_name: str, sim: dict, truth: dict)
         f"{len(found_apps - truth_apps)} extra")
     say(f"  billing/sign-up mail:  precision {hits / max(1, len(stored_mail)):.3f}, "
         f"recall {hits / max(1, len(truth_mail)):.3f} ({len(stored_mail)} kept)")
-    say(f"  invoices:              {right_invoices} of {len(truth['invoices'])} with the exact "
+    say(f"  invoices:              {right_invoices} of {len(discoverable)} discoverable (PDF "
+        f"attached or amount in the subject; {len(truth['invoices'])} in all) with the exact "
         f"total and currency")
     say(f"  privacy violations recorded by the simulator: "
         f"{len(stats.get('privacy_violations', []))}")
@@ -226,6 +231,10 @@ def main() -> int:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1
     finally:
+        if os.environ.get("COAX_DEMO_KEEP") == "1":
+            say("== left running for inspection (COAX_DEMO_KEEP=1); stop with: make down")
+            write_state(cfg, read_state(cfg) | {"services": pids})
+            return 0  # noqa: B012 (an explicit choice to skip teardown)
         for pid in pids.values():
             _kill_group(int(pid))
         busy = down(cfg)
