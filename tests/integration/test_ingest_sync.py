@@ -164,8 +164,6 @@ def test_a_full_sync_reproduces_the_ground_truth(owner, sim, northwind):
     assert released and licensed
 
 
-@pytest.mark.xfail(strict=True, reason="m365sim defect: its deltaLink forgets the first "
-                   "round's $select, so later rounds omit department and accountEnabled")
 def test_an_incremental_sync_applies_joiners_movers_and_leavers(stack, owner, sim, vault,
                                                                  northwind):
     tenant, org_id, connection_id = northwind
