@@ -16,10 +16,10 @@ USER_FIELDS = ("id", "displayName", "givenName", "surname", "userPrincipalName",
                "jobTitle", "department", "officeLocation", "businessPhones",
                "preferredLanguage", "accountEnabled")
 
-# Time, user, app and success; no IP address, location or device (no browsing detail).
+# Time, user, app, success and whether interactive; no IP address, location or device (no browsing detail).
 # signIns documents no $select, so the client drops everything else in memory.
 SIGNIN_FIELDS = ("id", "createdDateTime", "userId", "userPrincipalName", "appId",
-                 "appDisplayName", "status")
+                 "appDisplayName", "status", "isInteractive")
 SIGNIN_STATUS_FIELDS = ("errorCode", "failureReason")
 
 # Message metadata: who sent what when, and whether an invoice could be attached.

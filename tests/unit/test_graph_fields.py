@@ -52,13 +52,14 @@ def test_user_listing_with_a_personal_field_sends_nothing():
         list(client.list_users(["displayName", "mobilePhone"]))
 
 
-def test_signin_records_keep_time_user_app_and_success_only():
+def test_signin_records_keep_time_user_app_success_and_interactive_only():
     record = {"id": "1", "createdDateTime": "2026-01-01T00:00:00Z", "userId": "u",
+              "isInteractive": True, "clientAppUsed": "Browser",
               "userPrincipalName": "a@b.c", "appId": "app", "appDisplayName": "Slack",
               "ipAddress": "203.0.113.9", "location": {"city": "Berlin"},
               "deviceDetail": {"browser": "Edge"},
               "status": {"errorCode": 0, "failureReason": "Other.", "additionalDetails": "x"}}
     kept = keep_signin_fields(record)
     assert set(kept) == {"id", "createdDateTime", "userId", "userPrincipalName", "appId",
-                         "appDisplayName", "status"}
+                         "appDisplayName", "status", "isInteractive"}
     assert kept["status"] == {"errorCode": 0, "failureReason": "Other."}
