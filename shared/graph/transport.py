@@ -115,6 +115,11 @@ class GraphTransport:
             if status == 401 and not refreshed:
                 refreshed = True  # one fresh token, then give up
                 self.counters.refreshed_token()
+                # A caching provider (the vault client) must drop the token Graph refused,
+                # or the retry would send the same one again.
+                invalidate = getattr(self._token_provider, "invalidate", None)
+                if callable(invalidate):
+                    invalidate()
                 continue
             if status is not None and status not in RETRYABLE_STATUS:
                 raise _typed_error(response, path)

@@ -258,6 +258,25 @@ def test_401_gets_one_fresh_token_then_auth_error(m365sim, providers):
     assert len(bad_calls) == 2 and "never-valid" not in str(failure.value)
 
 
+def test_401_invalidates_a_caching_provider_before_asking_again(m365sim, providers):
+    class CachingProvider:
+        """Like the vault client: returns its cached token until invalidated."""
+
+        def __init__(self):
+            self.cached, self.invalidated = "revoked-but-cached", 0
+
+        def __call__(self) -> str:
+            return self.cached
+
+        def invalidate(self) -> None:
+            self.invalidated += 1
+            self.cached = providers[0]()
+
+    provider = CachingProvider()
+    assert list(_client(m365sim, provider).list_users())
+    assert provider.invalidated == 1
+
+
 def test_forbidden_and_not_found_are_typed(m365sim, providers):
     client = _client(m365sim, providers[1])
     now = datetime.now(UTC)
