@@ -198,16 +198,7 @@ def _subscription(name: str, spec: dict, topics: dict,
     topic = _required(spec, "topic", str, where)
     if topic not in topics:
         raise TopologyError(f"{where}: unknown topic {topic!r}")
-    service_name = _required(spec, "service", str, where)
-    if service_name not in services:
-        raise TopologyError(f"{where}: unknown service {service_name!r}")
-    path = _required(spec, "path", str, where)
-    try:
-        route = services[service_name].route(path)
-    except KeyError:
-        raise TopologyError(f"{where}: service {service_name} has no route {path}") from None
-    if route.kind != "push":
-        raise TopologyError(f"{where}: route {path} is not a push route")
+    service_name, path = _target_route(where, spec, services, "push")
     attempts = int(spec.get("max_delivery_attempts", 10))
     if not 5 <= attempts <= 100:
         raise TopologyError(f"{where}: max_delivery_attempts must be 5..100 (Pub/Sub's range)")
@@ -227,6 +218,16 @@ def _subscription(name: str, spec: dict, topics: dict,
 
 def _schedule(name: str, spec: dict, services: dict[str, Service]) -> Schedule:
     where = f"schedule {name}"
+    service_name, path = _target_route(where, spec, services, "scheduler")
+    cron = _required(spec, "cron", str, where)
+    if len(cron.split()) != 5:
+        raise TopologyError(f"{where}: cron {cron!r} needs five fields")
+    return Schedule(name, service_name, path, cron, spec.get("time_zone", "Etc/UTC"))
+
+
+def _target_route(where: str, spec: dict, services: dict[str, Service],
+                  kind: str) -> tuple[str, str]:
+    """The (service, path) a subscription or schedule points at, which must exist."""
     service_name = _required(spec, "service", str, where)
     if service_name not in services:
         raise TopologyError(f"{where}: unknown service {service_name!r}")
@@ -235,12 +236,9 @@ def _schedule(name: str, spec: dict, services: dict[str, Service]) -> Schedule:
         route = services[service_name].route(path)
     except KeyError:
         raise TopologyError(f"{where}: service {service_name} has no route {path}") from None
-    if route.kind != "scheduler":
-        raise TopologyError(f"{where}: route {path} is not a scheduler route")
-    cron = _required(spec, "cron", str, where)
-    if len(cron.split()) != 5:
-        raise TopologyError(f"{where}: cron {cron!r} needs five fields")
-    return Schedule(name, service_name, path, cron, spec.get("time_zone", "Etc/UTC"))
+    if route.kind != kind:
+        raise TopologyError(f"{where}: route {path} is not a {kind} route")
+    return service_name, path
 
 
 def _retry(where: str, spec: dict) -> RetryPolicy:
