@@ -143,8 +143,11 @@ def rewrap_records(uow: UnitOfWork, keyring: KeyRing, record_ids: list[str]) -> 
     A record whose data key does not open is left as it is and counted, so one bad
     row never stops a rotation; handouts fail closed on it.
     """
-    rows = uow.execute(f"select {_COLUMNS} from vault_tokens where id = any(cast(:ids as uuid[])) "
-                       "and wrapped_dek is not null and kek_version <> :v",
+    # The ciphertext is neither read nor written: re-wrapping needs only the data key.
+    rows = uow.execute("select id, org_id, connection_id, kind, generation, kek_version, "
+                       "wrapped_dek, ''::bytea as ciphertext, expires_at from vault_tokens "
+                       "where id = any(cast(:ids as uuid[])) and wrapped_dek is not null "
+                       "and kek_version <> :v",
                        {"ids": record_ids, "v": keyring.current_version}).all()
     updates, unreadable = [], 0
     for row in rows:

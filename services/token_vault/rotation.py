@@ -15,7 +15,7 @@ from services.token_vault.keys import KekSource
 from shared.runtime import Runtime
 from shared.secrets import SecretStore
 
-REWRAP_BATCH = 500
+REWRAP_BATCH = 1000
 
 
 class RetireRefused(Exception):
@@ -36,17 +36,18 @@ def rewrap_all(runtime: Runtime, kek: KekSource, batch: int = REWRAP_BATCH) -> d
     older = [v for v in ring.versions if v != ring.current_version]
     started = time.perf_counter()
     moved = unreadable = 0
-    after = "00000000-0000-0000-0000-000000000000"
+    after_org = after_record = "00000000-0000-0000-0000-000000000000"
     while older:
         with runtime.uow() as uow:
             due = uow.execute("select org_id, record_id from vault_records_to_rewrap("
-                              "cast(:versions as integer[]), cast(:after as uuid), :n)",
-                              {"versions": older, "after": after, "n": batch}).all()
+                              "cast(:versions as integer[]), cast(:org as uuid), "
+                              "cast(:record as uuid), :n)",
+                              {"versions": older, "org": after_org, "record": after_record,
+                               "n": batch}).all()
         if not due:
             break
-        after = str(due[-1].record_id)
-        by_org = sorted(due, key=lambda row: str(row.org_id))
-        for org_id, rows in itertools.groupby(by_org, key=lambda row: str(row.org_id)):
+        after_org, after_record = str(due[-1].org_id), str(due[-1].record_id)
+        for org_id, rows in itertools.groupby(due, key=lambda row: str(row.org_id)):
             ids = [str(row.record_id) for row in rows]
             with runtime.uow(org_id) as uow:
                 outcome = records.rewrap_records(uow, ring, ids)

@@ -34,7 +34,8 @@ create table vault_tokens (
     unique (connection_id, kind)
 );
 create index vault_tokens_org on vault_tokens (org_id);
-create index vault_tokens_kek on vault_tokens (kek_version) where wrapped_dek is not null;
+create index vault_tokens_kek on vault_tokens (kek_version, org_id, id)
+    where wrapped_dek is not null;
 create index vault_tokens_expiry on vault_tokens (expires_at) where wrapped_dek is not null;
 
 create table vault_grants (
@@ -63,13 +64,16 @@ $$;
 
 -- Records wrapped by one of the given (older) KEK versions: the rewrap job names the
 -- versions its key ring holds, so a record under a version it lacks is never touched.
--- Paged by record id (`p_after`), so a record that cannot be moved is passed, not retried.
-create function vault_records_to_rewrap(p_versions integer[], p_after uuid, p_limit integer)
+-- Paged by (organization, record) so a page holds few organizations (one transaction
+-- each), and a record that cannot be moved is passed, not retried.
+create function vault_records_to_rewrap(p_versions integer[], p_after_org uuid,
+                                        p_after_record uuid, p_limit integer)
 returns table (org_id uuid, record_id uuid)
 language sql stable security definer set search_path = public as $$
     select org_id, id from vault_tokens
-    where wrapped_dek is not null and kek_version = any(p_versions) and id > p_after
-    order by id
+    where wrapped_dek is not null and kek_version = any(p_versions)
+      and (org_id, id) > (p_after_org, p_after_record)
+    order by org_id, id
     limit p_limit
 $$;
 
@@ -95,7 +99,7 @@ language sql stable security definer set search_path = public as $$
 $$;
 """
 
-HELPERS = ("vault_connection_org(uuid)", "vault_records_to_rewrap(integer[], uuid, integer)",
+HELPERS = ("vault_connection_org(uuid)", "vault_records_to_rewrap(integer[], uuid, uuid, integer)",
            "vault_kek_usage()", "vault_refresh_due(integer)")
 
 
