@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 DB_NAME = "coax"
 LOCAL_DB_PASSWORD = "local-only"  # noqa: S105 (loopback-only development cluster)
+LOCAL_SIM_CLIENT_ID = "c0a0c0a0-5153-4d36-9a55-000000c0a0c0"
 PUBSUB_EMULATOR_CANDIDATES = (
     "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
     "/usr/share/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator",
@@ -335,6 +336,9 @@ def service_env(cfg: StackConfig, service: str, extra: dict | None = None) -> di
         "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{cfg.storage_port}",
         "COAX_SECRETS_DIR": str(cfg.secrets_dir),
         "COAX_VAULT_URL": f"http://127.0.0.1:{cfg.service_port(topology.service('token-vault'))}",
+        # The app registration the simulated tenant knows (local use only).
+        "COAX_MICROSOFT_CLIENT_ID": os.environ.get("COAX_MICROSOFT_CLIENT_ID",
+                                                   LOCAL_SIM_CLIENT_ID),
     }
     env.update(extra or {})
     return env
