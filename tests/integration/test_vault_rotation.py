@@ -119,3 +119,16 @@ def test_rotation_rewraps_every_record_without_reencrypting_it(stack, owner, key
     with owner.begin() as db:
         db.execute(sa.text("delete from organizations where id = any(cast(:o as uuid[]))"),
                    {"o": org_ids})
+
+
+def test_the_scheduled_rewrap_runs_and_reports(stack, key_folder):
+    with start_simulator(seed=1, profile="small") as sim:
+        key_folder.joinpath("microsoft-client-secret").write_text(sim.client_secret)
+        with running_vault(stack, sim, secrets_dir=key_folder) as vault:
+            answer = requests.post(f"{vault.url}/cron/rewrap", timeout=60)
+            refused = requests.post(f"{vault.url}/cron/rewrap", timeout=60,
+                                    headers={"X-Coax-Local-Caller": "ingest"})
+    # One KEK version in this folder: nothing is wrapped by an older one.
+    assert answer.status_code == 200
+    assert answer.json()["rewrapped"] == 0 and answer.json()["to_version"] == FIRST_VERSION
+    assert refused.status_code == 403
