@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import requests
-import sqlalchemy as sa
 
 from services.token_vault.keys import KekSource, load_keyring
 from services.token_vault.microsoft import MicrosoftIdentity
@@ -73,7 +71,6 @@ class Vault:
 def build_vault(runtime: Runtime, env: Mapping[str, str] | None = None,
                 http_session: requests.Session | None = None) -> Vault:
     config = VaultConfig.from_env(runtime, env)
-    send_small_packets_at_once(runtime.engine)
     secrets = runtime.secrets
     session = http_session or requests.Session()
     if config.ca_bundle and http_session is None:
@@ -86,19 +83,3 @@ def build_vault(runtime: Runtime, env: Mapping[str, str] | None = None,
         runtime.settings.authority_base_url, session)
     return Vault(runtime=runtime, config=config, keys=keys, identity=identity,
                  session_key=session_key)
-
-
-def send_small_packets_at_once(engine: sa.Engine) -> None:
-    """TCP_NODELAY on the database sockets.
-
-    pg8000 leaves Nagle's algorithm on, so a statement whose parameters span several TCP
-    segments (a 2 KB token ciphertext, a batch of wrapped keys) waits for the server's
-    delayed ACK: about 40 ms per statement, measured here. (Belongs in
-    shared.db.make_engine for every service; applied to the vault's engine meanwhile.)
-    """
-
-    @sa.event.listens_for(engine, "connect")
-    def _no_delay(dbapi_connection, _record) -> None:
-        sock = getattr(dbapi_connection, "_usock", None)   # pg8000's socket
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import parse_qs, urlparse
 
 import sqlalchemy as sa
@@ -14,14 +15,32 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 2) -> sa.En
     Python connector with IAM database authentication (no password exists).
     """
     if url.startswith("cloudsql://"):
-        return _cloud_sql_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-    return sa.create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-    )
+        engine = _cloud_sql_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+        )
+    send_small_packets_at_once(engine)
+    return engine
+
+
+def send_small_packets_at_once(engine: sa.Engine) -> None:
+    """TCP_NODELAY on the database sockets.
+
+    pg8000 leaves Nagle's algorithm on, so a statement whose parameters span
+    several TCP segments (a token ciphertext, a batch of rows) waits for the
+    server's delayed ACK: about 40 ms per statement, measured here.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_delay(dbapi_connection, _record) -> None:
+        sock = getattr(dbapi_connection, "_usock", None)   # pg8000's socket
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _cloud_sql_engine(url: str, *, pool_size: int, max_overflow: int) -> sa.Engine:
