@@ -2,7 +2,7 @@
 mailbox against the least possible, in-memory classification rate, and a full scan of the
 `bench` profile's mailboxes with the simulator's throttling on (`--quick`: the mailboxes with
 vendor mail plus the first of the rest, 2,020 in all; the full run scans all 50,020 and takes
-about 25 minutes on two cores, bound by the in-process simulator's CPU).
+about 15 minutes on two cores, bound by the in-process simulator's CPU).
 
 Every mailbox goes through the service's handler (`scan_requested_mailbox`) with the real
 Graph client and the database (as the email-scan role), `WORKERS` at a time like parallel
