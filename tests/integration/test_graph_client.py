@@ -115,7 +115,7 @@ def test_sign_ins_are_complete_and_minimal_under_faults(m365sim, providers):
     assert len(events) == len({e["id"] for e in events}) == \
         len(m365sim.world.tenants[0].signins.events)
     assert set(events[0]) == {"id", "createdDateTime", "userId", "userPrincipalName", "appId",
-                              "appDisplayName", "status"}
+                              "appDisplayName", "status", "isInteractive"}
     _assert_every_retry_after_honoured(m365sim, sleep)
 
 
