@@ -14,15 +14,9 @@ from functools import cache
 
 def _alternation(words: str) -> str:
     """Top-level alternatives, longest first, so "total due" is tried before "total"."""
-    phrases, depth, current = [], 0, []
-    for char in " ".join(words.split()):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "|" and depth == 0:
-            phrases.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-    phrases.append("".join(current).strip())
+    # A line break inside a group would otherwise leave a space in front of an alternative.
+    normalized = " ".join(words.split()).replace("| ", "|")
+    phrases = (p.strip() for p in _top_level(normalized))
     return "|".join(sorted((p for p in phrases if p), key=len, reverse=True))
 
 
@@ -137,7 +131,60 @@ def _boundary(pattern: str) -> str:
 def compiled(pattern: str) -> re.Pattern:
     """Compile a label alternation with word boundaries (cached: the vocabulary is constant)."""
     body = _alternation(pattern)
-    return re.compile(_boundary(f"(?:{body})"))
+    grouped = _grouped_by_first_letter(_top_level(body))
+    if grouped is None:
+        return re.compile(_boundary(f"(?:{body})"))
+    return re.compile(f"(?:{grouped})(?![\\w])")
+
+
+def _top_level(body: str) -> list[str]:
+    """The alternatives of a regex alternation as the regex engine sees them (escapes and
+    character classes respected), in order."""
+    alternatives, current, depth, index = [], [], 0, 0
+    in_class = False
+    while index < len(body):
+        char = body[index]
+        if char == "\\":
+            current.append(body[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            alternatives.append("".join(current))
+            current = []
+            index += 1
+            continue
+        current.append(char)
+        index += 1
+    alternatives.append("".join(current))
+    return alternatives
+
+
+def _grouped_by_first_letter(alternatives: list[str]) -> str | None:
+    """The same alternation regrouped as `a(?:lt1|lt2)|b(?:...)`, or None when an
+    alternative does not start with a plain letter.
+
+    Why: Python's regex engine tries every alternative at every position, and a leading
+    look-behind hides the first letters from its scanner. Grouped, the alternation starts
+    with literals, so the engine skips positions whose letter begins no label and tries
+    one group where one does: about five times faster on invoices. Alternatives with
+    different first letters never match at the same position, so the matches are the same.
+    The word-boundary look-behind moves after the first letter: `(?<!\\w.)` there is
+    "no word character before the label"."""
+    groups: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        first, following = alternative[:1], alternative[1:2]
+        if not (first.isalnum() or first == "°") or following in ("?", "*", "+", "{"):
+            return None
+        groups.setdefault(first, []).append(alternative[1:])
+    return "|".join(
+        f"{re.escape(first)}(?<!\\w.)(?:{'|'.join(rests)})" for first, rests in groups.items()
+    )
 
 
 @cache
