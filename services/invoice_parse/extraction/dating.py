@@ -18,8 +18,11 @@ from services.invoice_parse.extraction.layout import value_below
 
 _MAX_PERIOD = timedelta(days=400)
 # Cheap pre-filter: a range needs a digit followed later by a dash or a range word.
-_MAYBE_RANGE = re.compile(
-    r"\d.*?(?:[-–—~]|\s(?:to|till|until|through|thru|bis|au|tot|t/m|al|a|hasta|til|à)\s)",
+# Two searches (the first digit, then a mark after it) instead of one "\d.*?mark", which
+# retries the lazy scan from every digit of the line.
+_DIGIT = re.compile(r"\d")
+_RANGE_MARK = re.compile(
+    r"[-–—~]|\s(?:to|till|until|through|thru|bis|au|tot|t/m|al|a|hasta|til|à)\s",
     re.IGNORECASE,
 )
 
@@ -58,7 +61,7 @@ def find_period(doc: Document) -> tuple[date, date] | None:
     period_words = labels.compiled(labels.PERIOD_WORDS)
     fallback = None
     for index, line in enumerate(doc.lines):
-        if not _MAYBE_RANGE.search(line):
+        if not _may_hold_range(line):
             continue
         labelled = bool(period_words.search(doc.folded[index]))
         for start, end, explicit in _ranges_in(line, doc.month_first):
@@ -67,6 +70,11 @@ def find_period(doc: Document) -> tuple[date, date] | None:
             if explicit and fallback is None:
                 fallback = (start, end)
     return fallback
+
+
+def _may_hold_range(line: str) -> bool:
+    digit = _DIGIT.search(line)
+    return digit is not None and _RANGE_MARK.search(line, digit.end()) is not None
 
 
 def _ranges_in(line: str, month_first: bool):
