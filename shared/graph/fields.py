@@ -16,7 +16,8 @@ USER_FIELDS = ("id", "displayName", "givenName", "surname", "userPrincipalName",
                "jobTitle", "department", "officeLocation", "businessPhones",
                "preferredLanguage", "accountEnabled")
 
-# Time, user, app, success and whether interactive; no IP address, location or device (no browsing detail).
+# Time, user, app, success and whether interactive; no IP address, location or device
+# (no browsing detail).
 # signIns documents no $select, so the client drops everything else in memory.
 SIGNIN_FIELDS = ("id", "createdDateTime", "userId", "userPrincipalName", "appId",
                  "appDisplayName", "status", "isInteractive")
