@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 
 from services.invoice_parse.extraction import (
@@ -17,9 +18,10 @@ from services.invoice_parse.extraction import (
     PdfTextWorker,
     VendorMatcher,
     extract_from_text,
-    extract_invoice,
     load_default_catalog,
 )
+from services.invoice_parse.extraction.extract import extract_invoice_text, fields_of_text
+from services.invoice_parse.extraction.pipeline import one_ahead
 
 
 def register(subparsers) -> None:
@@ -41,15 +43,19 @@ def parse_files(args: argparse.Namespace) -> int:
     vendors = VendorMatcher(catalog.vendors) if catalog is not None else None
     failed = False
     with PdfTextWorker() as worker:
-        for path in args.files:
-            failed |= not _print_one(path, args.vendor_hint, vendors, worker)
+        # Two stages: the worker reads the next file's text while this one's fields are found.
+        texts = one_ahead(lambda path: _read_text(path, worker), args.files)
+        for path, text in texts:
+            failed |= not _print_one(path, text, args.vendor_hint, vendors)
     return 1 if failed else 0
 
 
-def _print_one(path: Path, vendor_hint: str | None, vendors, worker: PdfTextWorker) -> bool:
+def _print_one(path: Path, text: Future, vendor_hint: str | None, vendors) -> bool:
     ok = True
     try:
-        fields = _extract(path, vendor_hint, vendors, worker)
+        is_pdf, content = text.result()
+        find = fields_of_text if is_pdf else extract_from_text
+        fields = find(content, vendor_hint=vendor_hint, vendors=vendors)
         record = {"file": str(path), **fields.to_json_dict()}
     except InvoiceRejected as exc:
         ok, record = False, {"file": str(path), "error": exc.reason}
@@ -59,16 +65,16 @@ def _print_one(path: Path, vendor_hint: str | None, vendors, worker: PdfTextWork
     return ok
 
 
-def _extract(path: Path, vendor_hint: str | None, vendors, worker: PdfTextWorker):
+def _read_text(path: Path, worker: PdfTextWorker) -> tuple[bool, str]:
+    """(is it a PDF, its text): stage one, which runs ahead in a helper thread."""
     if path.suffix.lower() == ".txt":
         if path.stat().st_size > DEFAULT_LIMITS.max_bytes:
             raise InvoiceRejected("too_large", "text file over the size cap")
-        text = path.read_text(encoding="utf-8", errors="replace")
-        return extract_from_text(text, vendor_hint=vendor_hint, vendors=vendors)
+        return False, path.read_text(encoding="utf-8", errors="replace")
     with path.open("rb") as handle:
         # Read one byte past the cap so oversize files are refused without loading them.
         data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
-    return extract_invoice(data, vendor_hint=vendor_hint, vendors=vendors, worker=worker)
+    return True, extract_invoice_text(data, worker=worker)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,8 @@
     extract_invoice(pdf_bytes, vendor_hint=..., limits=..., vendors=..., worker=...)
         -> InvoiceFields
     extract_from_text(text, ...) -> InvoiceFields
+    extract_many(pdfs, worker=..., ...) -> iterator of InvoiceFields | InvoiceRejected
+        (batches: text of the next PDF is read while fields of this one are found)
     parse_subject(subject) -> SubjectFacts
 
 Callers of extract_invoice must run under an `if __name__ == "__main__":` guard (as
@@ -20,6 +22,7 @@ from services.invoice_parse.extraction.limits import (
 )
 from services.invoice_parse.extraction.model import InvoiceFields
 from services.invoice_parse.extraction.pdf_text import PdfTextWorker
+from services.invoice_parse.extraction.pipeline import extract_many
 from services.invoice_parse.extraction.subject import SubjectFacts, parse_subject
 from services.invoice_parse.extraction.vendor import VendorMatcher, load_default_catalog
 
@@ -36,6 +39,7 @@ __all__ = [
     "VendorMatcher",
     "extract_from_text",
     "extract_invoice",
+    "extract_many",
     "load_default_catalog",
     "parse_amount",
     "parse_date",

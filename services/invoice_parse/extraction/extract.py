@@ -26,7 +26,21 @@ def extract_invoice(
     `worker` is a long-lived PdfTextWorker (one per process); without it each call
     starts and stops its own, which costs a process start.
     """
-    text = worker.extract(pdf_bytes, limits) if worker else pdf_to_text(pdf_bytes, limits)
+    text = extract_invoice_text(pdf_bytes, limits=limits, worker=worker)
+    return fields_of_text(text, vendor_hint=vendor_hint, vendors=vendors)
+
+
+def extract_invoice_text(
+    pdf_bytes: bytes, *, limits: Limits = DEFAULT_LIMITS, worker: PdfTextWorker | None = None
+) -> str:
+    """Stage one of extract_invoice: the PDF's laid-out text, under the limits."""
+    return worker.extract(pdf_bytes, limits) if worker else pdf_to_text(pdf_bytes, limits)
+
+
+def fields_of_text(
+    text: str, *, vendor_hint: str | None = None, vendors: VendorMatcher | None = None
+) -> InvoiceFields:
+    """Stage two of extract_invoice: fields of the text stage one returned."""
     if not text.strip():
         raise InvoiceRejected("no_text", "no text layer (a scanned image?)")
     return extract_from_text(text, vendor_hint=vendor_hint, vendors=vendors)
