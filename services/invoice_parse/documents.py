@@ -18,6 +18,7 @@ from services.invoice_parse.extraction import (
     InvoiceFields,
     InvoiceRejected,
     Limits,
+    PdfTextWorker,
     extract_invoice,
 )
 
@@ -70,7 +71,8 @@ class DocumentReading:
 
 
 def read_invoice_document(reader: AttachmentReader, user_id: str, message_id: str, *,
-                          vendor_hint: str, limits: Limits) -> DocumentReading:
+                          vendor_hint: str, limits: Limits,
+                          worker: PdfTextWorker | None = None) -> DocumentReading:
     try:
         listed = reader.list_attachments(user_id, message_id)
     except AttachmentsUnavailable as exc:
@@ -81,7 +83,7 @@ def read_invoice_document(reader: AttachmentReader, user_id: str, message_id: st
     first_problem: str | None = None
     for meta in pdfs:
         try:
-            fields = _read_one(reader, user_id, message_id, meta, vendor_hint, limits)
+            fields = _read_one(reader, user_id, message_id, meta, vendor_hint, limits, worker)
         except InvoiceRejected as exc:
             first_problem = first_problem or exc.reason
             continue
@@ -95,13 +97,13 @@ def read_invoice_document(reader: AttachmentReader, user_id: str, message_id: st
 
 
 def _read_one(reader: AttachmentReader, user_id: str, message_id: str, meta: AttachmentMeta,
-              vendor_hint: str, limits: Limits) -> InvoiceFields:
+              vendor_hint: str, limits: Limits, worker: PdfTextWorker | None) -> InvoiceFields:
     if meta.size > limits.max_bytes:
         raise InvoiceRejected("too_large", f"{meta.size} bytes listed > {limits.max_bytes}")
     document = reader.download(user_id, message_id, meta.id, limits.max_bytes)
     try:
         # The vendor is the one email-scan resolved from the sender and subject: no
         # catalog matching on the document, whose text may mention other vendors.
-        return extract_invoice(document, vendor_hint=vendor_hint, limits=limits)
+        return extract_invoice(document, vendor_hint=vendor_hint, limits=limits, worker=worker)
     finally:
         del document  # the only reference: nothing of the document outlives this call

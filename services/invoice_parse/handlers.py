@@ -13,7 +13,12 @@ from services.invoice_parse.documents import (
     DocumentReading,
     read_invoice_document,
 )
-from services.invoice_parse.extraction import DEFAULT_LIMITS, Limits, parse_subject
+from services.invoice_parse.extraction import (
+    DEFAULT_LIMITS,
+    Limits,
+    PdfTextWorker,
+    parse_subject,
+)
 from services.invoice_parse.facts import merge_facts, subject_without_vendor
 from services.invoice_parse.spend import annualized_spend, monthly_spend
 from shared.db import UnitOfWork
@@ -34,6 +39,9 @@ class InvoiceDependencies:
     open_attachments: Callable[[str], AttachmentReader]   # connection id -> Graph via vault
     vendor_names: Mapping[str, tuple[str, ...]]           # catalog id -> name, merchant names
     limits: Limits = DEFAULT_LIMITS
+    # One long-lived extraction process per service process (None: a fresh one per
+    # document, which costs a process start each time).
+    pdf_worker: PdfTextWorker | None = None
 
 
 def record_invoice(event: BillingEmailDetected, uow: UnitOfWork,
@@ -101,7 +109,8 @@ def _read_document(event: BillingEmailDetected, connection: store.ConnectionAcce
         return DocumentReading(None, "skipped", "connection_not_active")
     reader = deps.open_attachments(event.connection_id)
     return read_invoice_document(reader, event.mailbox_id, event.message_id,
-                                 vendor_hint=event.vendor_id, limits=deps.limits)
+                                 vendor_hint=event.vendor_id, limits=deps.limits,
+                                 worker=deps.pdf_worker)
 
 
 def _received_on(event: BillingEmailDetected) -> date:

@@ -10,6 +10,7 @@ from flask import Flask
 from services.invoice_parse import handlers
 from services.invoice_parse.attachments import attachments_through_vault
 from services.invoice_parse.documents import AttachmentReader
+from services.invoice_parse.extraction import PdfTextWorker
 from shared.catalog import load_catalog
 from shared.messaging.contracts import BillingEmailDetected
 from shared.runtime import bootstrap
@@ -24,7 +25,8 @@ def create_app(env=None, *, open_attachments: Callable[[str], AttachmentReader] 
     deps = handlers.InvoiceDependencies(
         open_attachments=open_attachments or attachments_through_vault(runtime.settings,
                                                                        http_session),
-        vendor_names={v.id: (v.name, *v.merchant_names) for v in load_catalog().vendors})
+        vendor_names={v.id: (v.name, *v.merchant_names) for v in load_catalog().vendors},
+        pdf_worker=PdfTextWorker())
     app = service_app(runtime)
     push_route(app, runtime, "/push/billing-email-detected",
                {BillingEmailDetected: partial(handlers.record_invoice, deps=deps)})
