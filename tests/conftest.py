@@ -38,3 +38,30 @@ def owner(stack):
     engine = owner_engine(stack)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_privacy_violation_anywhere_in_the_suite():
+    """Every simulator the suite starts is watched: at the end, none may have seen a
+    request for an email body (tests that provoke one on purpose forget it)."""
+    from tests.m365sim import harness
+
+    started: list = []
+    original_init = harness.SimulatorHandle.__init__
+
+    def watched_init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        started.append(self)
+
+    harness.SimulatorHandle.__init__ = watched_init
+    try:
+        yield
+    finally:
+        harness.SimulatorHandle.__init__ = original_init
+    for simulator in started:
+        try:
+            simulator._remember_privacy_violations()
+        except Exception:  # noqa: BLE001, S110 (stopped already: its violations were kept)
+            pass
+    seen = [v for simulator in started for v in simulator.privacy_violations_seen]
+    assert seen == [], f"the simulator recorded privacy violations: {seen[:5]}"

@@ -64,6 +64,7 @@ class SimulatorHandle:
         self.tenants = [TenantInfo(t.id, t.name, t.domain, t.has_p1, self.state.roles_for(t.id))
                         for t in self.world.tenants]
         self._control = self.session()
+        self.privacy_violations_seen: list[dict] = []
         server.start_in_thread()
 
     def authority(self, tenant_id: str) -> str:
@@ -111,6 +112,16 @@ class SimulatorHandle:
         return self._call("GET", "/stats")
 
     def reset_stats(self) -> None:
+        self._remember_privacy_violations()
+        self._call("POST", "/stats/reset")
+
+    def _remember_privacy_violations(self) -> None:
+        """Keep every violation this simulator saw, across stats resets, so the suite can
+        prove at its end that nothing anywhere asked Microsoft for an email body."""
+        self.privacy_violations_seen.extend(self.stats().get("privacy_violations", []))
+
+    def forget_privacy_violations(self) -> None:
+        """For the tests that provoke a violation on purpose, to prove it is counted."""
         self._call("POST", "/stats/reset")
 
     def set_faults(self, **faults) -> dict:
@@ -137,6 +148,10 @@ class SimulatorHandle:
         return self._call("POST", f"/tenants/{tenant_id}/directory-changes")
 
     def stop(self) -> None:
+        try:
+            self._remember_privacy_violations()
+        except Exception:  # noqa: BLE001, S110 (a simulator that is already down saw nothing more)
+            pass
         self._control.close()
         self._server.shutdown()
         if self._tls_dir:
