@@ -1,0 +1,65 @@
+"""`make up` / `make down` on a second, throwaway stack: re-running up is safe, and down
+leaves no process and no port behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import replace
+
+from infra.local.stack import StackConfig, down, read_state, up
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_twice_then_down_leaves_nothing_behind(stack, tmp_path):
+    # Ports in the ephemeral range are only borrowed for this test's second stack.
+    cfg = replace(stack, local_dir=tmp_path / "second-stack", pg_port=_free_port(),
+                  pubsub_port=_free_port(), storage_port=_free_port())
+    try:
+        up(cfg)
+        first = read_state(cfg)
+        up(cfg)                                  # re-running is safe: nothing new is started
+        second = read_state(cfg)
+        assert second["pubsub_pid"] == first["pubsub_pid"]
+        assert second["storage_pid"] == first["storage_pid"]
+        pids = [first["pubsub_pid"], first["storage_pid"]]
+        assert all(_alive(pid) for pid in pids)
+        assert all(_listening(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
+    finally:
+        busy = down(cfg)
+        if tmp_path not in cfg.pg_dir.parents:   # the /tmp fallback for a root-owned checkout
+            shutil.rmtree(cfg.pg_dir, ignore_errors=True)
+    assert busy == []
+    assert not any(_alive(pid) for pid in pids)
+    assert not any(_listening(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
+    assert not (cfg.pg_dir / "data" / "postmaster.pid").exists()
+
+
+def test_the_default_ports_are_uncommon_and_movable(monkeypatch):
+    for name in ("COAX_PG_PORT", "COAX_PUBSUB_PORT", "COAX_STORAGE_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = StackConfig.from_env()
+    assert 5432 not in (defaults.pg_port, defaults.pubsub_port, defaults.storage_port)
+    assert 8085 not in (defaults.pg_port, defaults.pubsub_port, defaults.storage_port)
+    monkeypatch.setenv("COAX_PG_PORT", "61111")
+    assert StackConfig.from_env().pg_port == 61111
