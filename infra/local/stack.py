@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -344,6 +345,21 @@ def service_env(cfg: StackConfig, service: str, extra: dict | None = None) -> di
     return env
 
 
+@contextmanager
+def _emulator_host(host: str):
+    """The Pub/Sub client finds the emulator through the environment; point it there only
+    while the topology is applied, so a caller's own setting is left as it was."""
+    before = os.environ.get("PUBSUB_EMULATOR_HOST")
+    os.environ["PUBSUB_EMULATOR_HOST"] = host
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = before
+
+
 def up(cfg: StackConfig, *, reset_db: bool = False) -> dict:
     from infra.local import database, pubsub
     from shared.topology import load_topology
@@ -363,8 +379,8 @@ def up(cfg: StackConfig, *, reset_db: bool = False) -> dict:
     if reset_db:
         database.reset_schema(cfg.url("coax_owner"))
     database.migrate(cfg.url("coax_owner"))
-    os.environ["PUBSUB_EMULATOR_HOST"] = cfg.pubsub_host
-    pubsub.apply_topology(topology, cfg.project, service_urls(cfg), local=True)
+    with _emulator_host(cfg.pubsub_host):
+        pubsub.apply_topology(topology, cfg.project, service_urls(cfg), local=True)
     ensure_local_secrets(cfg, os.environ.get("M365SIM_CLIENT_SECRET", "local-sim-secret"))
     state["ready_in_s"] = round(time.monotonic() - started, 2)
     write_state(cfg, state)

@@ -35,8 +35,11 @@ def test_up_twice_then_down_leaves_nothing_behind(stack, tmp_path):
     # Ports in the ephemeral range are only borrowed for this test's second stack.
     cfg = replace(stack, local_dir=tmp_path / "second-stack", pg_port=_free_port(),
                   pubsub_port=_free_port(), storage_port=_free_port())
+    emulator_before = os.environ.get("PUBSUB_EMULATOR_HOST")
     try:
         up(cfg)
+        # The test process keeps talking to its own emulator, not the second stack's.
+        assert os.environ.get("PUBSUB_EMULATOR_HOST") == emulator_before
         first = read_state(cfg)
         up(cfg)                                  # re-running is safe: nothing new is started
         second = read_state(cfg)
