@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 import uuid
@@ -27,11 +26,12 @@ import sqlalchemy as sa
 from infra.local.stack import (
     PrerequisiteMissing,
     StackConfig,
-    _kill_group,
-    _spawn,
     down,
+    free_port,
+    kill_group,
     read_state,
     service_env,
+    spawn,
     up,
     write_state,
 )
@@ -47,12 +47,6 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_simulator(cfg: StackConfig, pids: dict) -> dict:
     demo_dir = cfg.local_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +55,7 @@ def start_simulator(cfg: StackConfig, pids: dict) -> dict:
     port = free_port()
     secret = (cfg.secrets_dir / "microsoft-client-secret").read_text().strip()
     env = os.environ | {"M365SIM_CLIENT_SECRET": secret}
-    pids["m365sim"] = _spawn(
+    pids["m365sim"] = spawn(
         [str(Path(sys.executable).parent / "coax"), "m365sim", "serve", "--port", str(port),
          "--seed", str(SEED), "--profile", PROFILE, "--unconsented",
          "--tls-dir", str(demo_dir / "tls"), "--config-out", str(config_file)],
@@ -90,7 +84,7 @@ def start_services(cfg: StackConfig, sim: dict, pids: dict) -> dict[str, str]:
             # The simulator's self-signed certificate plus the public roots.
             "REQUESTS_CA_BUNDLE": sim["ca_bundle_with_public_roots"],
         })
-        pids[name] = _spawn(
+        pids[name] = spawn(
             [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",
              "--timeout", "0", "--graceful-timeout", "3", f"{service.package}.main:create_app()"],
             cfg.local_dir / "logs" / f"{name}.log", env=env)
@@ -236,7 +230,7 @@ def main() -> int:
             write_state(cfg, read_state(cfg) | {"services": pids})
             return 0  # noqa: B012 (an explicit choice to skip teardown)
         for pid in pids.values():
-            _kill_group(int(pid))
+            kill_group(int(pid))
         busy = down(cfg)
         say("== stopped everything" + (f" (ports still open: {busy})" if busy else ""))
 

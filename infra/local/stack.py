@@ -161,7 +161,14 @@ def check_prerequisites() -> list[str]:
 
 # ---------------------------------------------------------------- processes
 
-def _port_open(port: int) -> bool:
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for throwaway servers)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -189,7 +196,7 @@ def start_postgres(cfg: StackConfig) -> None:
     sock = cfg.pg_dir / "sock"
     if _pg_running(cfg):
         return
-    if _port_open(cfg.pg_port):
+    if port_open(cfg.pg_port):
         raise RuntimeError(f"port {cfg.pg_port} is taken by another program; set COAX_PG_PORT")
     sock.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
@@ -230,7 +237,7 @@ def stop_postgres(cfg: StackConfig) -> None:
                                      "stop"]), capture_output=True)
 
 
-def _spawn(args: list[str], log: Path, env: dict | None = None) -> int:
+def spawn(args: list[str], log: Path, env: dict | None = None) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
@@ -239,7 +246,7 @@ def _spawn(args: list[str], log: Path, env: dict | None = None) -> int:
     return process.pid
 
 
-def _kill_group(pid: int, timeout_s: float = 10) -> None:
+def kill_group(pid: int, timeout_s: float = 10) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -282,17 +289,17 @@ def write_state(cfg: StackConfig, state: dict) -> None:
 def start_emulators(cfg: StackConfig, state: dict) -> None:
     logs = cfg.local_dir / "logs"
     if not _pubsub_ready(cfg):
-        if _port_open(cfg.pubsub_port):
+        if port_open(cfg.pubsub_port):
             raise RuntimeError(f"port {cfg.pubsub_port} is taken; set COAX_PUBSUB_PORT")
-        state["pubsub_pid"] = _spawn(
+        state["pubsub_pid"] = spawn(
             [str(pubsub_emulator()), "--host=127.0.0.1", f"--port={cfg.pubsub_port}"],
             logs / "pubsub.log")
         _wait(lambda: _pubsub_ready(cfg), "Pub/Sub emulator", 60, logs / "pubsub.log")
-    if not _port_open(cfg.storage_port):
-        state["storage_pid"] = _spawn(
+    if not port_open(cfg.storage_port):
+        state["storage_pid"] = spawn(
             [str(storage_emulator()), "start", "--host", "127.0.0.1", "--port",
              str(cfg.storage_port), "--in-memory"], logs / "storage.log")
-        _wait(lambda: _port_open(cfg.storage_port), "Cloud Storage emulator", 30,
+        _wait(lambda: port_open(cfg.storage_port), "Cloud Storage emulator", 30,
               logs / "storage.log")
 
 
@@ -391,14 +398,14 @@ def down(cfg: StackConfig) -> list[str]:
     state = read_state(cfg)
     for key in ("services", ):
         for pid in state.get(key, {}).values():
-            _kill_group(int(pid))
+            kill_group(int(pid))
     for key in ("pubsub_pid", "storage_pid"):
         if state.get(key):
-            _kill_group(int(state[key]))
+            kill_group(int(state[key]))
     stop_postgres(cfg)
     if cfg.state_file.exists():
         cfg.state_file.unlink()
-    busy = [str(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port) if _port_open(p)]
+    busy = [str(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port) if port_open(p)]
     return busy
 
 

@@ -18,7 +18,6 @@ would move spend to the wrong month; the arrival day is used instead).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -79,17 +78,6 @@ def merge_facts(subject: SubjectFacts, document: InvoiceFields | None,
         period_end=period_end,
         source=source,
     )
-
-
-def subject_without_vendor(subject: str, vendor_names: Iterable[str]) -> str:
-    """The subject with the vendor's own name taken out before it is read.
-
-    The name is known already (email-scan resolved the vendor), and between a label and
-    its value it hides the value ("Votre facture Dropbox INV-2026-07979") or passes for
-    one ("1Password", "8x8")."""
-    for name in sorted({n for n in vendor_names if len(n) >= 2}, key=len, reverse=True):
-        subject = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", subject, flags=re.IGNORECASE)
-    return " ".join(subject.split())
 
 
 def _credible(amount_minor: int | None, currency: str | None) -> bool:

@@ -19,7 +19,7 @@ from services.invoice_parse.extraction import (
     PdfTextWorker,
     parse_subject,
 )
-from services.invoice_parse.facts import merge_facts, subject_without_vendor
+from services.invoice_parse.facts import merge_facts
 from services.invoice_parse.spend import annualized_spend, monthly_spend
 from shared.db import UnitOfWork
 from shared.logs import log_fields
@@ -62,9 +62,9 @@ def record_invoice(event: BillingEmailDetected, uow: UnitOfWork,
         raise PermanentFailure("connection not found in this organization")
 
     reading = _read_document(event, connection, deps)
-    subject = subject_without_vendor(event.subject, deps.vendor_names.get(event.vendor_id, ()))
     received_on = _received_on(event)
-    facts = merge_facts(parse_subject(subject), reading.fields, received_on)
+    subject_facts = parse_subject(event.subject, deps.vendor_names.get(event.vendor_id, ()))
+    facts = merge_facts(subject_facts, reading.fields, received_on)
     if not facts.has_substance:
         outcome("nothing_found", reading)
         _log("no invoice facts found", event, reading)

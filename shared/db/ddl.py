@@ -22,6 +22,12 @@ SERVICE_ROLES = (
 )
 
 
+def script_statements(script: str) -> list[str]:
+    """A migration's DDL script, one statement per `;` at a line end (pg8000's
+    extended protocol runs one statement per call)."""
+    return [statement for statement in script.split(";\n") if statement.strip()]
+
+
 def tenant_table(table: str, key: str = "org_id") -> list[str]:
     return [
         f"alter table {table} enable row level security",

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from dataclasses import replace
 
-from infra.local.stack import StackConfig, down, read_state, up
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from infra.local.stack import StackConfig, down, free_port, port_open, read_state, up
 
 
 def _alive(pid: int) -> bool:
@@ -25,16 +18,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 def test_up_twice_then_down_leaves_nothing_behind(stack, tmp_path):
     # Ports in the ephemeral range are only borrowed for this test's second stack.
-    cfg = replace(stack, local_dir=tmp_path / "second-stack", pg_port=_free_port(),
-                  pubsub_port=_free_port(), storage_port=_free_port())
+    cfg = replace(stack, local_dir=tmp_path / "second-stack", pg_port=free_port(),
+                  pubsub_port=free_port(), storage_port=free_port())
     emulator_before = os.environ.get("PUBSUB_EMULATOR_HOST")
     try:
         up(cfg)
@@ -47,14 +34,14 @@ def test_up_twice_then_down_leaves_nothing_behind(stack, tmp_path):
         assert second["storage_pid"] == first["storage_pid"]
         pids = [first["pubsub_pid"], first["storage_pid"]]
         assert all(_alive(pid) for pid in pids)
-        assert all(_listening(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
+        assert all(port_open(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
     finally:
         busy = down(cfg)
         if tmp_path not in cfg.pg_dir.parents:   # the /tmp fallback for a root-owned checkout
             shutil.rmtree(cfg.pg_dir, ignore_errors=True)
     assert busy == []
     assert not any(_alive(pid) for pid in pids)
-    assert not any(_listening(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
+    assert not any(port_open(p) for p in (cfg.pg_port, cfg.pubsub_port, cfg.storage_port))
     assert not (cfg.pg_dir / "data" / "postmaster.pid").exists()
 
 

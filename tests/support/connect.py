@@ -27,7 +27,6 @@ client secret, so tokens stored by one vault open in the next.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,16 +34,10 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from infra.local.stack import StackConfig
+from infra.local.stack import StackConfig, free_port
 from tests.support.stack import running_service
 
 API_CALLER = {"X-Coax-Local-Caller": "api"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def vault_secrets_dir(stack: StackConfig, sim) -> Path:

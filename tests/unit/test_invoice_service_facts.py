@@ -16,7 +16,8 @@ from services.invoice_parse.documents import (
 )
 from services.invoice_parse.extraction import DEFAULT_LIMITS, InvoiceFields, InvoiceRejected
 from services.invoice_parse.extraction import SubjectFacts as Subject
-from services.invoice_parse.facts import merge_facts, subject_without_vendor
+from services.invoice_parse.extraction.subject import subject_without_vendor
+from services.invoice_parse.facts import merge_facts
 from shared.graph import AttachmentTooLarge, GraphForbidden, GraphNotFound, GraphUnavailable
 
 ARRIVED = date(2026, 10, 5)

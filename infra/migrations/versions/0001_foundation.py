@@ -9,7 +9,14 @@ Revision ID: 0001_foundation
 
 from alembic import op
 
-from shared.db.ddl import OWNER_ROLE, SERVICE_ROLES, grant, own_rows_table, tenant_table
+from shared.db.ddl import (
+    OWNER_ROLE,
+    SERVICE_ROLES,
+    grant,
+    own_rows_table,
+    script_statements,
+    tenant_table,
+)
 
 revision = "0001_foundation"
 down_revision = None
@@ -117,9 +124,8 @@ revoke all on function due_connections() from public;
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    for statement in script_statements(TABLES):
+        op.execute(statement)
     op.execute(FUNCTIONS)
     statements = [
         *tenant_table("organizations", key="id"),

@@ -10,7 +10,7 @@ Revision ID: 0002_token_vault
 
 from alembic import op
 
-from shared.db.ddl import grant, tenant_table
+from shared.db.ddl import grant, script_statements, tenant_table
 
 revision = "0002_token_vault"
 down_revision = "0001_foundation"
@@ -104,9 +104,8 @@ HELPERS = ("vault_connection_org(uuid)", "vault_records_to_rewrap(integer[], uui
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    for statement in script_statements(TABLES):
+        op.execute(statement)
     op.execute(FUNCTIONS)
     statements = [
         *tenant_table("vault_tokens"),

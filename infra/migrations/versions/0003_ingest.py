@@ -12,7 +12,7 @@ Revision ID: 0003_ingest
 
 from alembic import op
 
-from shared.db.ddl import grant, tenant_table
+from shared.db.ddl import grant, script_statements, tenant_table
 
 revision = "0003_ingest"
 down_revision = "0001_foundation"
@@ -170,9 +170,8 @@ TENANT_TABLES = ("directory_users", "directory_state", "sign_ins", "sign_in_wate
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    for statement in script_statements(TABLES):
+        op.execute(statement)
     op.execute(FUNCTIONS)
     # A year back (so a first sync of old data has somewhere to land) and a few months ahead.
     op.execute("select ensure_sign_in_partitions((now() - interval '13 months')::date, "

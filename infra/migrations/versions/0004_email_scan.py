@@ -13,7 +13,7 @@ Revision ID: 0004_email_scan
 
 from alembic import op
 
-from shared.db.ddl import grant, tenant_table
+from shared.db.ddl import grant, script_statements, tenant_table
 
 revision = "0004_email_scan"
 down_revision = "0001_foundation"
@@ -69,9 +69,8 @@ TENANT_TABLES = ("billing_emails", "mailbox_watermarks", "vendor_discoveries")
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    for statement in script_statements(TABLES):
+        op.execute(statement)
     statements = [statement for table in TENANT_TABLES for statement in tenant_table(table)]
     statements += [
         *grant("billing_emails", "select, insert", "coax_email_scan"),

@@ -9,7 +9,7 @@ Revision ID: 0005_invoice_parse
 
 from alembic import op
 
-from shared.db.ddl import grant, tenant_table
+from shared.db.ddl import grant, script_statements, tenant_table
 
 revision = "0005_invoice_parse"
 down_revision = "0001_foundation"
@@ -109,9 +109,8 @@ TENANT_TABLES = ("invoices", "invoice_parse_outcomes", "spend_monthly", "spend_a
 
 
 def upgrade() -> None:
-    for statement in TABLES.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
+    for statement in script_statements(TABLES):
+        op.execute(statement)
     for day, rates in REFERENCE_RATES.items():
         for currency, per_eur in rates.items():
             op.execute(f"insert into exchange_rates (currency, rate_date, per_eur, source) "

@@ -5,6 +5,7 @@ invoice or receipt number ("Your receipt from Acme #1234-5678", "Rechnung RE-202
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.invoice_parse.extraction import labels
@@ -29,8 +30,10 @@ class SubjectFacts:
     invoice_number: str | None = None
 
 
-def parse_subject(subject: str) -> SubjectFacts:
-    text = " ".join((subject or "").split())[:500]
+def parse_subject(subject: str, vendor_names: Iterable[str] = ()) -> SubjectFacts:
+    """`vendor_names`: the vendor's own names when the sender already told us the vendor;
+    they are taken out first, since next to a label they hide the value or pass for one."""
+    text = subject_without_vendor(" ".join((subject or "").split())[:500], vendor_names)
     folded = fold_keep_length(text)
     language = guess_language(folded)
     money = [a for a in find_amounts(text, language) if a.has_marker and a.value > 0]
@@ -40,6 +43,16 @@ def parse_subject(subject: str) -> SubjectFacts:
         currency=amount.currency if amount else None,
         invoice_number=_number(text, folded),
     )
+
+
+def subject_without_vendor(subject: str, vendor_names: Iterable[str]) -> str:
+    """The subject with the vendor's own name taken out before it is read.
+
+    Between a label and its value the name hides the value ("Votre facture Dropbox
+    INV-2026-07979") or passes for one ("1Password", "8x8")."""
+    for name in sorted({n for n in vendor_names if len(n) >= 2}, key=len, reverse=True):
+        subject = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", subject, flags=re.IGNORECASE)
+    return " ".join(subject.split())
 
 
 def _number(text: str, folded: str) -> str | None:
